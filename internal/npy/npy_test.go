@@ -1,0 +1,92 @@
+package npy
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRoundTrip(t *testing.T) {
+	tests := []struct {
+		name  string
+		shape []int
+		data  any
+	}{
+		{"float32 matrix", []int{2, 3}, []float32{1, 2, 3, 4, 5, -6.5}},
+		{"float64 vector", []int{2}, []float64{1e300, -2}},
+		{"int64 scalar", nil, []int64{42}},
+		{"int32 empty", []int{0, 4}, []int32{}},
+		{"uint8 cube", []int{2, 1, 2}, []uint8{0, 255, 7, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "a.npy")
+			require.NoError(t, WriteFile(path, tt.shape, tt.data))
+			a, err := ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, len(tt.shape), len(a.Shape))
+			assert.Equal(t, tt.data, a.Data)
+		})
+	}
+}
+
+func TestHeaderFromNumPy(t *testing.T) {
+	// Bytes of numpy.save(f, numpy.arange(3, dtype='<f4').reshape(1, 3)), header padded as NumPy does.
+	hdr := "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3), }"
+	var buf bytes.Buffer
+	buf.WriteString("\x93NUMPY\x01\x00")
+	pad := 64 - (10+len(hdr)+1)%64
+	h := hdr + string(bytes.Repeat([]byte(" "), pad)) + "\n"
+	buf.Write([]byte{byte(len(h)), 0})
+	buf.WriteString(h)
+	buf.Write([]byte{0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40})
+	a, err := Read(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 3}, a.Shape)
+	assert.Equal(t, []float32{0, 1, 2}, a.Data)
+}
+
+func TestErrors(t *testing.T) {
+	for name, b := range map[string]string{
+		"empty":     "",
+		"magic":     "\x93NUMPX\x01\x00\x10\x00",
+		"version":   "\x93NUMPY\x09\x00\x10\x00",
+		"huge":      "\x93NUMPY\x01\x00\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999), }",
+		"truncated": "\x93NUMPY\x01\x00\x3c\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n\x00\x00",
+		"dtype":     "\x93NUMPY\x01\x00\x3c\x00{'descr': '>c8', 'fortran_order': False, 'shape': (4,), }\n",
+	} {
+		_, err := Read(bytes.NewReader([]byte(b)))
+		assert.ErrorIs(t, err, ErrFormat, name)
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	var buf bytes.Buffer
+	require.NoError(f, Write(&buf, []int{2, 2}, []float32{1, 2, 3, 4}))
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := Read(bytes.NewReader(b))
+		if err == nil && a.Len() != lenOf(a.Data) {
+			t.Fatalf("shape %v but %d elements", a.Shape, lenOf(a.Data))
+		}
+	})
+}
+
+func lenOf(d any) int {
+	switch d := d.(type) {
+	case []float32:
+		return len(d)
+	case []float64:
+		return len(d)
+	case []int64:
+		return len(d)
+	case []int32:
+		return len(d)
+	case []uint8:
+		return len(d)
+	}
+	return -1
+}

@@ -2,6 +2,13 @@ module github.com/neuronlens/neuronlens
 
 go 1.26.0
 
-require github.com/stretchr/testify v1.12.1
+require (
+	github.com/nlpodyssey/spago v1.1.0
+	github.com/stretchr/testify v1.12.1
+	gonum.org/v1/gonum v0.17.0
+)
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/google/flatbuffers v23.5.26+incompatible // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

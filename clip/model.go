@@ -19,10 +19,10 @@ type Model struct {
 	Text       *TextTower   // nil without a text tower
 	LogitScale *nn.Param    // scalar, "logit_scale": logits are exp(LogitScale)·cos
 
-	tokenizer   *Tokenizer
-	visionPool  sync.Pool // *scratch
-	textPool    sync.Pool // *scratch
-	workerCount int
+	tokenizer  *Tokenizer
+	visionPool sync.Pool // *scratch
+	textPool   sync.Pool // *scratch
+	derived    sync.Map  // key → *derivedEntry, see Derived
 }
 
 // VisionTower is the ViT image encoder:

@@ -111,7 +111,9 @@ type Act struct {
 }
 
 // Hook reads a, or edits it in place to change what flows on (ablation,
-// patching). It must not keep a.Data after it returns.
+// patching). Edits at the statistics sites (LN1Mean, LN1Scale, LNPostMean,
+// LNPostScale) change nothing: those report values already applied. A hook
+// must not keep a.Data after it returns.
 type Hook func(p Point, a *Act)
 
 // Hooks is a set of hooks for one forward pass. The zero value runs nothing.

@@ -1,0 +1,60 @@
+// Package clip is the CLIP ViT model: image and text towers written as spago
+// modules, loaders for the checkpoints people already have, CLIP's tokenizer
+// and preprocessing, a zero-shot classifier, and the one mechanism for
+// looking inside the model and changing what flows through it.
+//
+// # Loading
+//
+// [Load] reads, by sniffing the bytes rather than trusting file names:
+//   - a Hugging Face directory (config.json with model.safetensors or
+//     pytorch_model.bin, and vocab.json + merges.txt when present);
+//   - an open_clip directory (open_clip_config.json with its weights);
+//   - a state-dict file in OpenAI/open_clip naming (.pt, .bin, .pth: the torch
+//     zip format or the legacy pickle format);
+//   - a .safetensors file in either naming;
+//   - an OpenAI TorchScript archive as distributed (ViT-B-32.pt and friends).
+//
+// Tensors may be float32, float16 or bfloat16; they become float32. The
+// architecture is inferred from tensor shapes as open_clip does for OpenAI
+// state dicts: nothing is keyed on a model name, so ViT-B/32, B/16, L/14 and
+// L/14@336 all load, as do small models of the same layout. The activation
+// comes from the checkpoint where it says (Hugging Face hidden_act, open_clip
+// quick_gelu, a TorchScript archive is OpenAI's QuickGELU), else from
+// [WithActivation], else QuickGELU. Every mismatch is an error that names the
+// file and the tensor key; errors wrap [ErrFormat] or [ErrTruncated] where
+// that applies. No input panics.
+//
+// # Data layout
+//
+// Everything in the forward pass is float32 and row-major. Preprocessed
+// pixels are [3, S, S]: channel c, row y, column x at (c*S+y)*S+x. A tower's
+// residual stream is [T, D] with token t at row t; in the image tower token
+// 0 is the class token and tokens 1… are the patch grid row by row.
+// Embeddings returned by EncodeImage and EncodeText are un-normalized [d].
+// Parameters are *nn.Param holding mat.Dense[float32]; their shapes are the
+// checkpoint's, except conv1, kept as [D, 3·p·p].
+//
+// # Looking inside: hooks and traces
+//
+// A [Point] names a [Site] in a block ("blocks.9.mlp.hook_post") or after the
+// last one ("ln_post.hook_scale"). [Hooks] attach functions to points for one
+// call of [Model.RunPixels], [Model.RunImage] or [Model.RunTokens]; a hook
+// sees the whole activation of a site and may edit it in place, which is how
+// mean-ablation and patching are done. A [Trace] is nothing but hooks that
+// copy. There is no other way in: the lens, segmentation and ablations all
+// read the model through these points.
+//
+// # Two forward passes
+//
+// Without gradients, the forward pass runs on the parameters' float32
+// backing slices through internal/kernels, where every matrix product goes
+// through gonum's blas32 interface, with scratch memory reused across calls.
+// The text tower runs only up to the EOT token: under the causal mask this
+// gives the same embedding as a full-context pass at a fraction of the cost.
+//
+// # Concurrency
+//
+// A loaded *Model is read-only and safe for concurrent use. Hooks and
+// Traces belong to one call. EncodeImages and EncodeText spread their inputs
+// over runtime.GOMAXPROCS(0) goroutines.
+package clip

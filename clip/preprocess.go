@@ -118,13 +118,12 @@ func PreprocessTo(dst []float32, img image.Image, size int) error {
 	plane := size * size
 	r := newResampler(img, size)
 	return r.run(img, func(y int, row []uint8) {
-		o := y * size
-		dr, dg, db := dst[o:o+size], dst[plane+o:plane+o+size], dst[2*plane+o:2*plane+o+size]
-		for x := range size {
-			p := row[3*x : 3*x+3 : 3*x+3]
-			dr[x] = lut[0][p[0]]
-			dg[x] = lut[1][p[1]]
-			db[x] = lut[2][p[2]]
+		for c := range 3 {
+			o := c*plane + y*size
+			d, l := dst[o:o+size], &lut[c]
+			for x, v := range row[c*size : (c+1)*size] {
+				d[x] = l[v]
+			}
 		}
 	})
 }
@@ -142,10 +141,10 @@ func ResizeCrop(img image.Image, size int) (*image.RGBA, error) {
 	r := newResampler(img, size)
 	err := r.run(img, func(y int, row []uint8) {
 		pix := out.Pix[y*out.Stride : y*out.Stride+4*size]
-		for x := range size {
-			p := row[3*x : 3*x+3 : 3*x+3]
+		pr, pg, pb := row[:size], row[size:2*size], row[2*size:3*size]
+		for x := range pr {
 			q := pix[4*x : 4*x+4 : 4*x+4]
-			q[0], q[1], q[2], q[3] = p[0], p[1], p[2], 255
+			q[0], q[1], q[2], q[3] = pr[x], pg[x], pb[x], 255
 		}
 	})
 	if err != nil {
@@ -301,10 +300,10 @@ func clip8(v int32) uint8 {
 type resampler struct {
 	s    int
 	h, v taps
-	line []uint8 // one converted input row of the window, RGB
-	tmp  []uint8 // horizontal pass output: (v.hi-v.lo) rows × s RGB pixels
+	line []uint8 // one converted input row of the window, planar: all R, all G, all B
+	tmp  []uint8 // horizontal pass output: (v.hi-v.lo) rows of s pixels, each row planar (R, G, B)
 	acc  []int32 // vertical pass accumulators, s*3
-	row  []uint8 // one output row, s RGB pixels
+	row  []uint8 // one output row of s pixels, planar (R, G, B)
 }
 
 // newResampler plans the resize and crop of img to size×size; the
@@ -326,8 +325,8 @@ func newResampler(img image.Image, size int) *resampler {
 }
 
 // run converts the input window row by row, resamples it and calls emit
-// once per output row y in 0..s-1 with that row as s RGB pixels (row is
-// reused after emit returns).
+// once per output row y in 0..s-1 with that row, planar: row[c*s+x] is
+// channel c of pixel x (row is reused after emit returns).
 func (r *resampler) run(img image.Image, emit func(y int, row []uint8)) error {
 	conv, err := rowConverter(img)
 	if err != nil {
@@ -335,7 +334,8 @@ func (r *resampler) run(img image.Image, emit func(y int, row []uint8)) error {
 	}
 	s3 := 3 * r.s
 	for y := r.v.lo; y < r.v.hi; y++ {
-		if err := conv(r.line, y, r.h.lo, r.h.hi); err != nil {
+		n := r.h.hi - r.h.lo
+		if err := conv(r.line[:n], r.line[n:2*n], r.line[2*n:3*n], y, r.h.lo, r.h.hi); err != nil {
 			return err
 		}
 		r.horizontal(r.tmp[(y-r.v.lo)*s3 : (y-r.v.lo+1)*s3])
@@ -347,22 +347,27 @@ func (r *resampler) run(img image.Image, emit func(y int, row []uint8)) error {
 	return nil
 }
 
-// horizontal resamples r.line into dst (s RGB pixels).
+// horizontal resamples r.line into dst, one row of s pixels, planar: s R
+// values, s G values, s B values.
 func (r *resampler) horizontal(dst []uint8) {
 	t := &r.h
-	for x := range r.s {
+	n := len(r.line) / 3
+	pr, pg, pb := r.line[:n], r.line[n:2*n], r.line[2*n:3*n]
+	dr, dg, db := dst[:r.s], dst[r.s:2*r.s], dst[2*r.s:3*r.s]
+	for x := range dr {
 		k := t.k[x*t.stride : x*t.stride+t.n[x]]
-		src := r.line[3*t.start[x] : 3*(t.start[x]+len(k))]
+		s := t.start[x]
+		lr := pr[s : s+len(k)]
+		lg := pg[s : s+len(lr)]
+		lb := pb[s : s+len(lr)]
 		const half = 1 << (precisionBits - 1)
 		sr, sg, sb := int32(half), int32(half), int32(half)
 		for j, w := range k {
-			p := src[3*j : 3*j+3 : 3*j+3]
-			sr += int32(p[0]) * w
-			sg += int32(p[1]) * w
-			sb += int32(p[2]) * w
+			sr += int32(lr[j]) * w
+			sg += int32(lg[j]) * w
+			sb += int32(lb[j]) * w
 		}
-		d := dst[3*x : 3*x+3 : 3*x+3]
-		d[0], d[1], d[2] = clip8(sr), clip8(sg), clip8(sb)
+		dr[x], dg[x], db[x] = clip8(sr), clip8(sg), clip8(sb)
 	}
 }
 
@@ -389,42 +394,47 @@ func (r *resampler) vertical(y int) {
 }
 
 // convertFunc writes pixels x0..x1-1 of row y (coordinates relative to the
-// image's Bounds().Min) as RGB into dst, which has length 3*(x1-x0).
-type convertFunc func(dst []uint8, y, x0, x1 int) error
+// image's Bounds().Min) as RGB into the planes r, g and b, each of length
+// x1-x0.
+type convertFunc func(r, g, b []uint8, y, x0, x1 int) error
 
 // rowConverter picks the conversion to RGB for img's concrete type: a fast
 // path on Pix for the image package's types and At for the rest.
 func rowConverter(img image.Image) (convertFunc, error) {
-	b := img.Bounds()
+	o := img.Bounds().Min
 	switch m := img.(type) {
 	case *image.RGBA:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+4*(x1-x0)]
 			for x := range x1 - x0 {
 				p := src[4*x : 4*x+4 : 4*x+4]
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = unpremul8(p[0], p[1], p[2], p[3])
+				if p[3] == 255 {
+					r[x], g[x], b[x] = p[0], p[1], p[2]
+				} else {
+					r[x], g[x], b[x] = unpremul8(p[0], p[1], p[2], p[3])
+				}
 			}
 			return nil
 		}, nil
 	case *image.NRGBA:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+4*(x1-x0)]
 			for x := range x1 - x0 {
 				p := src[4*x : 4*x+4 : 4*x+4]
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = p[0], p[1], p[2]
+				r[x], g[x], b[x] = p[0], p[1], p[2]
 			}
 			return nil
 		}, nil
 	case *image.Gray:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			for x, v := range m.Pix[i : i+x1-x0] {
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = v, v, v
+				r[x], g[x], b[x] = v, v, v
 			}
 			return nil
 		}, nil
@@ -440,82 +450,82 @@ func rowConverter(img image.Image) (convertFunc, error) {
 			}
 		}
 		n := len(m.Palette)
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			for x, v := range m.Pix[i : i+x1-x0] {
 				if int(v) >= n {
 					return fmt.Errorf("%w: pixel (%d, %d) has palette index %d, palette has %d colours",
-						ErrImage, b.Min.X+x0+x, b.Min.Y+y, v, n)
+						ErrImage, o.X+x0+x, o.Y+y, v, n)
 				}
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = pal[v][0], pal[v][1], pal[v][2]
+				r[x], g[x], b[x] = pal[v][0], pal[v][1], pal[v][2]
 			}
 			return nil
 		}, nil
 	case *image.CMYK:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+4*(x1-x0)]
 			for x := range x1 - x0 {
 				p := src[4*x : 4*x+4 : 4*x+4]
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = cmykToRGB(p[0], p[1], p[2], p[3])
+				r[x], g[x], b[x] = cmykToRGB(p[0], p[1], p[2], p[3])
 			}
 			return nil
 		}, nil
 	case *image.Gray16:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+2*(x1-x0)]
 			for x := range x1 - x0 {
 				v := src[2*x]
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = v, v, v
+				r[x], g[x], b[x] = v, v, v
 			}
 			return nil
 		}, nil
 	case *image.NRGBA64:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+8*(x1-x0)]
 			for x := range x1 - x0 {
 				p := src[8*x : 8*x+8 : 8*x+8]
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = p[0], p[2], p[4]
+				r[x], g[x], b[x] = p[0], p[2], p[4]
 			}
 			return nil
 		}, nil
 	case *image.RGBA64:
-		return func(dst []uint8, y, x0, x1 int) error {
-			i := m.PixOffset(b.Min.X+x0, b.Min.Y+y)
+		return func(r, g, b []uint8, y, x0, x1 int) error {
+			g, b = g[:len(r)], b[:len(r)]
+			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+8*(x1-x0)]
 			for x := range x1 - x0 {
 				p := src[8*x : 8*x+8 : 8*x+8]
-				d := dst[3*x : 3*x+3 : 3*x+3]
-				d[0], d[1], d[2] = unpremul16(
+				r[x], g[x], b[x] = unpremul16(
 					uint32(p[0])<<8|uint32(p[1]), uint32(p[2])<<8|uint32(p[3]),
 					uint32(p[4])<<8|uint32(p[5]), uint32(p[6])<<8|uint32(p[7]))
 			}
 			return nil
 		}, nil
 	}
-	return func(dst []uint8, y, x0, x1 int) error {
+	return func(r, g, b []uint8, y, x0, x1 int) error {
+		g, b = g[:len(r)], b[:len(r)]
 		for x := range x1 - x0 {
-			d := dst[3*x : 3*x+3 : 3*x+3]
-			d[0], d[1], d[2] = rgbOf(img.At(b.Min.X+x0+x, b.Min.Y+y))
+			r[x], g[x], b[x] = rgbOf(img.At(o.X+x0+x, o.Y+y))
 		}
 		return nil
 	}, nil
 }
 
 func ycbcrConverter(m *image.YCbCr) convertFunc {
-	b := m.Rect
-	return func(dst []uint8, y, x0, x1 int) error {
+	o := m.Rect.Min
+	return func(r, g, b []uint8, y, x0, x1 int) error {
+		g, b = g[:len(r)], b[:len(r)]
 		for x := range x1 - x0 {
-			px, py := b.Min.X+x0+x, b.Min.Y+y
+			px, py := o.X+x0+x, o.Y+y
 			yi, ci := m.YOffset(px, py), m.COffset(px, py)
-			d := dst[3*x : 3*x+3 : 3*x+3]
-			d[0], d[1], d[2] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			r[x], g[x], b[x] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
 		}
 		return nil
 	}

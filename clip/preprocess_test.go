@@ -556,3 +556,30 @@ func BenchmarkPreprocess(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 	})
 }
+
+// FuzzPreprocess checks that any geometry gives an error or a [3, S, S]
+// result that keeps a constant image constant, and never panics.
+func FuzzPreprocess(f *testing.F) {
+	f.Add(uint16(20), uint16(13), uint16(48), int16(0), int16(0), uint8(7))
+	f.Add(uint16(1), uint16(1), uint16(1), int16(-5), int16(9), uint8(0))
+	f.Add(uint16(640), uint16(3), uint16(224), int16(1), int16(-1), uint8(255))
+	f.Add(uint16(0), uint16(10), uint16(8), int16(0), int16(0), uint8(1))
+	f.Fuzz(func(t *testing.T, w, h, size uint16, dx, dy int16, v uint8) {
+		w, h, size = w%700, h%700, size%300
+		r := image.Rect(int(dx), int(dy), int(dx)+int(w), int(dy)+int(h))
+		img := image.NewGray(r)
+		for i := range img.Pix {
+			img.Pix[i] = v
+		}
+		crop, err := ResizeCrop(img, int(size))
+		if w == 0 || h == 0 || size == 0 {
+			require.Error(t, err)
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, image.Rect(0, 0, int(size), int(size)), crop.Bounds())
+		for i := 0; i < len(crop.Pix); i += 4 {
+			require.Equal(t, []uint8{v, v, v, 255}, crop.Pix[i:i+4])
+		}
+	})
+}

@@ -21,8 +21,8 @@ var ImageStd = [3]float32{0.26862954, 0.26130258, 0.27577711}
 const MaxPreprocessSize = 1 << 14
 
 // ErrImage is returned, wrapped, for an image that cannot be preprocessed:
-// a nil image, empty bounds, or a paletted pixel whose index lies outside
-// its palette.
+// a nil image, empty bounds, or a paletted pixel, among those the crop
+// reads, whose index lies outside its palette.
 var ErrImage = errors.New("clip: unusable image")
 
 // Preprocess converts img into CLIP's input pixels: a new [3, S, S] float32
@@ -97,9 +97,10 @@ func Preprocess(img image.Image, size int) ([]float32, error) {
 
 // PreprocessTo is [Preprocess] writing into dst, which must have length
 // 3*S*S (S = size); dst is [3, S, S], row-major: dst[(c*S+y)*S+x]. It
-// allocates only its per-call scratch (resampling tables and about
-// (rows+2)·S·3 bytes of intermediate pixels, rows the number of input rows
-// the crop reads). It returns the errors of [Preprocess], and an error when
+// allocates only per-call scratch: the resampling weights, one converted
+// input row of the crop's window, and (k+2)·S·3 bytes of intermediate
+// pixels, k the vertical kernel length (about 4× the downscale factor, at
+// least 4). It returns the errors of [Preprocess], and an error when
 // len(dst) is wrong; dst is unchanged after any error.
 func PreprocessTo(dst []float32, img image.Image, size int) error {
 	if err := checkPreprocess(img, size); err != nil {
@@ -301,7 +302,8 @@ type resampler struct {
 	s    int
 	h, v taps
 	line []uint8 // one converted input row of the window, planar: all R, all G, all B
-	tmp  []uint8 // horizontal pass output: (v.hi-v.lo) rows of s pixels, each row planar (R, G, B)
+	tmp  []uint8 // ring of horizontal pass rows: input row y sits in slot (y-v.lo) % ring; each row s pixels, planar (R, G, B)
+	ring int     // number of rows in tmp
 	acc  []int32 // vertical pass accumulators, s*3
 	row  []uint8 // one output row of s pixels, planar (R, G, B)
 }
@@ -317,8 +319,16 @@ func newResampler(img image.Image, size int) *resampler {
 		h: newTaps(w, nw, cropOffset(nw, size), size),
 		v: newTaps(h, nh, cropOffset(nh, size), size),
 	}
+	// Output row y needs the horizontal pass of input rows start[y] ..
+	// start[y]+n[y]-1 (relative to v.lo); rows are made in order, so the ring
+	// must reach back from the furthest row made so far to start[y].
+	end := 0
+	for y := range size {
+		end = max(end, r.v.start[y]+r.v.n[y])
+		r.ring = max(r.ring, end-r.v.start[y])
+	}
 	r.line = make([]uint8, 3*(r.h.hi-r.h.lo))
-	r.tmp = make([]uint8, 3*size*(r.v.hi-r.v.lo))
+	r.tmp = make([]uint8, 3*size*r.ring)
 	r.acc = make([]int32, 3*size)
 	r.row = make([]uint8, 3*size)
 	return r
@@ -327,20 +337,25 @@ func newResampler(img image.Image, size int) *resampler {
 // run converts the input window row by row, resamples it and calls emit
 // once per output row y in 0..s-1 with that row, planar: row[c*s+x] is
 // channel c of pixel x (row is reused after emit returns).
+//
+// Each input row is converted and resampled horizontally once, just before
+// the first output row that needs it, into the ring r.tmp. emit is not
+// called when run returns an error.
 func (r *resampler) run(img image.Image, emit func(y int, row []uint8)) error {
-	conv, err := rowConverter(img)
+	conv, err := rowConverter(img, image.Rect(r.h.lo, r.v.lo, r.h.hi, r.v.hi))
 	if err != nil {
 		return err
 	}
 	s3 := 3 * r.s
-	for y := r.v.lo; y < r.v.hi; y++ {
-		n := r.h.hi - r.h.lo
-		if err := conv(r.line[:n], r.line[n:2*n], r.line[2*n:3*n], y, r.h.lo, r.h.hi); err != nil {
-			return err
-		}
-		r.horizontal(r.tmp[(y-r.v.lo)*s3 : (y-r.v.lo+1)*s3])
-	}
+	n := r.h.hi - r.h.lo
+	lr, lg, lb := r.line[:n], r.line[n:2*n], r.line[2*n:3*n]
+	next := 0 // next input row to make, relative to v.lo
 	for y := range r.s {
+		for end := r.v.start[y] + r.v.n[y]; next < end; next++ {
+			conv(lr, lg, lb, r.v.lo+next, r.h.lo, r.h.hi)
+			slot := next % r.ring
+			r.horizontal(r.tmp[slot*s3 : (slot+1)*s3])
+		}
 		r.vertical(y)
 		emit(y, r.row)
 	}
@@ -381,7 +396,7 @@ func (r *resampler) vertical(y int) {
 	}
 	k := t.k[y*t.stride : y*t.stride+t.n[y]]
 	for j, w := range k {
-		o := (t.start[y] + j) * s3
+		o := (t.start[y] + j) % r.ring * s3
 		src := r.tmp[o : o+s3]
 		acc := acc[:len(src)]
 		for i, p := range src {
@@ -396,15 +411,18 @@ func (r *resampler) vertical(y int) {
 // convertFunc writes pixels x0..x1-1 of row y (coordinates relative to the
 // image's Bounds().Min) as RGB into the planes r, g and b, each of length
 // x1-x0.
-type convertFunc func(r, g, b []uint8, y, x0, x1 int) error
+type convertFunc func(r, g, b []uint8, y, x0, x1 int)
 
 // rowConverter picks the conversion to RGB for img's concrete type: a fast
-// path on Pix for the image package's types and At for the rest.
-func rowConverter(img image.Image) (convertFunc, error) {
+// path on Pix for the image package's types and At for the rest. window
+// (relative to Bounds().Min) is the part that will be read: a paletted
+// image is checked there for indices outside its palette, so that the
+// conversion itself cannot fail.
+func rowConverter(img image.Image, window image.Rectangle) (convertFunc, error) {
 	o := img.Bounds().Min
 	switch m := img.(type) {
 	case *image.RGBA:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+4*(x1-x0)]
@@ -416,10 +434,9 @@ func rowConverter(img image.Image) (convertFunc, error) {
 					r[x], g[x], b[x] = unpremul8(p[0], p[1], p[2], p[3])
 				}
 			}
-			return nil
 		}, nil
 	case *image.NRGBA:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+4*(x1-x0)]
@@ -427,16 +444,14 @@ func rowConverter(img image.Image) (convertFunc, error) {
 				p := src[4*x : 4*x+4 : 4*x+4]
 				r[x], g[x], b[x] = p[0], p[1], p[2]
 			}
-			return nil
 		}, nil
 	case *image.Gray:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			for x, v := range m.Pix[i : i+x1-x0] {
 				r[x], g[x], b[x] = v, v, v
 			}
-			return nil
 		}, nil
 	case *image.YCbCr:
 		return ycbcrConverter(m), nil
@@ -449,21 +464,26 @@ func rowConverter(img image.Image) (convertFunc, error) {
 				pal[i][0], pal[i][1], pal[i][2] = rgbOf(c)
 			}
 		}
-		n := len(m.Palette)
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		if n := len(m.Palette); n < len(pal) {
+			for y := window.Min.Y; y < window.Max.Y; y++ {
+				i := m.PixOffset(o.X+window.Min.X, o.Y+y)
+				for x, v := range m.Pix[i : i+window.Dx()] {
+					if int(v) >= n {
+						return nil, fmt.Errorf("%w: pixel (%d, %d) has palette index %d, palette has %d colours",
+							ErrImage, o.X+window.Min.X+x, o.Y+y, v, n)
+					}
+				}
+			}
+		}
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			for x, v := range m.Pix[i : i+x1-x0] {
-				if int(v) >= n {
-					return fmt.Errorf("%w: pixel (%d, %d) has palette index %d, palette has %d colours",
-						ErrImage, o.X+x0+x, o.Y+y, v, n)
-				}
 				r[x], g[x], b[x] = pal[v][0], pal[v][1], pal[v][2]
 			}
-			return nil
 		}, nil
 	case *image.CMYK:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+4*(x1-x0)]
@@ -471,10 +491,9 @@ func rowConverter(img image.Image) (convertFunc, error) {
 				p := src[4*x : 4*x+4 : 4*x+4]
 				r[x], g[x], b[x] = cmykToRGB(p[0], p[1], p[2], p[3])
 			}
-			return nil
 		}, nil
 	case *image.Gray16:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+2*(x1-x0)]
@@ -482,10 +501,9 @@ func rowConverter(img image.Image) (convertFunc, error) {
 				v := src[2*x]
 				r[x], g[x], b[x] = v, v, v
 			}
-			return nil
 		}, nil
 	case *image.NRGBA64:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+8*(x1-x0)]
@@ -493,10 +511,9 @@ func rowConverter(img image.Image) (convertFunc, error) {
 				p := src[8*x : 8*x+8 : 8*x+8]
 				r[x], g[x], b[x] = p[0], p[2], p[4]
 			}
-			return nil
 		}, nil
 	case *image.RGBA64:
-		return func(r, g, b []uint8, y, x0, x1 int) error {
+		return func(r, g, b []uint8, y, x0, x1 int) {
 			g, b = g[:len(r)], b[:len(r)]
 			i := m.PixOffset(o.X+x0, o.Y+y)
 			src := m.Pix[i : i+8*(x1-x0)]
@@ -506,28 +523,25 @@ func rowConverter(img image.Image) (convertFunc, error) {
 					uint32(p[0])<<8|uint32(p[1]), uint32(p[2])<<8|uint32(p[3]),
 					uint32(p[4])<<8|uint32(p[5]), uint32(p[6])<<8|uint32(p[7]))
 			}
-			return nil
 		}, nil
 	}
-	return func(r, g, b []uint8, y, x0, x1 int) error {
+	return func(r, g, b []uint8, y, x0, x1 int) {
 		g, b = g[:len(r)], b[:len(r)]
 		for x := range x1 - x0 {
 			r[x], g[x], b[x] = rgbOf(img.At(o.X+x0+x, o.Y+y))
 		}
-		return nil
 	}, nil
 }
 
 func ycbcrConverter(m *image.YCbCr) convertFunc {
 	o := m.Rect.Min
-	return func(r, g, b []uint8, y, x0, x1 int) error {
+	return func(r, g, b []uint8, y, x0, x1 int) {
 		g, b = g[:len(r)], b[:len(r)]
 		for x := range x1 - x0 {
 			px, py := o.X+x0+x, o.Y+y
 			yi, ci := m.YOffset(px, py), m.COffset(px, py)
 			r[x], g[x], b[x] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
 		}
-		return nil
 	}
 }
 

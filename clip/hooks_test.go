@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"image"
 	"testing"
 
 	"github.com/neuronlens/neuronlens/internal/numtest"
@@ -147,4 +148,30 @@ func TestRunPixelsChecksInputAndContext(t *testing.T) {
 	cancel()
 	_, err = m.RunPixels(ctx, randomPixels(3*16*16, 1), nil)
 	assert.ErrorIs(t, err, ctx.Err())
+}
+
+func TestEncodeImagesMatchesOneByOne(t *testing.T) {
+	m := smallRandomModel(t, QuickGELU)
+	imgs := make([]image.Image, 5)
+	for i := range imgs {
+		img := image.NewRGBA(image.Rect(0, 0, 20+i, 17))
+		copy(img.Pix, func() []byte {
+			b := make([]byte, len(img.Pix))
+			for j := range b {
+				b[j] = byte(j*7 + i*13)
+			}
+			return b
+		}())
+		imgs[i] = img
+	}
+	got, err := m.EncodeImages(t.Context(), imgs)
+	require.NoError(t, err)
+	for i, img := range imgs {
+		want, err := m.EncodeImage(img)
+		require.NoError(t, err)
+		assert.Equal(t, want, got[i])
+	}
+	imgs[3] = image.NewRGBA(image.Rect(0, 0, 0, 0))
+	_, err = m.EncodeImages(t.Context(), imgs)
+	assert.ErrorContains(t, err, "image 3")
 }

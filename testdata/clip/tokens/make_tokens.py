@@ -158,7 +158,8 @@ TEXTS = [
     "\ufb01 ligature \uff46\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48",
     "a" * 100,
     "supercalifragilisticexpialidocious antidisestablishmentarianism",
-    "a diagram of a neural network with many layers, " * 6,
+    "a diagram of a neural network with many layers, " * 8,
+    "The quick brown fox jumps over the lazy dog; " * 20,
     "one two three four five six seven eight nine ten " * 8,
 ]
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -475,13 +476,28 @@ func (t *Tokenizer) appendTokens(dst []int, text string, limit int) []int {
 	return dst
 }
 
+// shortPiece is the longest piece that bpe merges with the plain quadratic
+// loop; longer pieces go through the heap in bpeLong.
+const shortPiece = 48
+
 // bpe appends the ids of piece, a non-empty byte string, to w and returns it.
+//
+// Each round finds the adjacent pair of lowest merge rank and merges all its
+// occurrences, left to right and without overlap, until no pair has a rank.
 func (t *Tokenizer) bpe(piece string, w []int32) []int32 {
 	last := len(piece) - 1
 	for i := range last {
 		w = append(w, t.byteID[piece[i]])
 	}
 	w = append(w, t.byteEndID[piece[last]])
+	if len(w) > shortPiece {
+		return t.bpeLong(w)
+	}
+	return t.bpeShort(w)
+}
+
+// bpeShort merges the symbols w in place, in O(len(w)²) time.
+func (t *Tokenizer) bpeShort(w []int32) []int32 {
 	for len(w) > 1 {
 		best := merge{rank: -1}
 		var left, right int32
@@ -507,6 +523,104 @@ func (t *Tokenizer) bpe(piece string, w []int32) []int32 {
 		w = w[:n]
 	}
 	return w
+}
+
+// pairCand is a pair that may merge: the nodes left and right held the
+// symbols a and b when it was queued.
+type pairCand struct {
+	rank, left, right, a, b int32
+}
+
+// candHeap orders candidates by rank, then from left to right.
+type candHeap []pairCand
+
+func (h candHeap) Len() int { return len(h) }
+func (h candHeap) Less(i, j int) bool {
+	return h[i].rank < h[j].rank || h[i].rank == h[j].rank && h[i].left < h[j].left
+}
+func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candHeap) Push(x any)   { *h = append(*h, x.(pairCand)) }
+func (h *candHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// bpeLong gives the same result as bpeShort in O(n log n) time, so that a
+// long run of letters cannot stall Encode. The symbols are a linked list
+// and the pairs a heap ordered by (rank, position). A round of bpeShort is
+// the run of pops of one rank; a merge never makes a new pair of the same
+// rank, and new pairs of lower rank wait in pending until the round ends,
+// as they would wait for bpeShort's next round.
+func (t *Tokenizer) bpeLong(w []int32) []int32 {
+	n := int32(len(w))
+	next := make([]int32, n)
+	prev := make([]int32, n)
+	for i := range n {
+		next[i], prev[i] = i+1, i-1
+	}
+	next[n-1] = -1
+	var h, pending candHeap
+	round := int32(-1)
+	queue := func(l int32) {
+		r := next[l]
+		if r < 0 {
+			return
+		}
+		m, ok := t.merges[pairKey(w[l], w[r])]
+		if !ok {
+			return
+		}
+		c := pairCand{rank: m.rank, left: l, right: r, a: w[l], b: w[r]}
+		if m.rank < round {
+			pending = append(pending, c)
+		} else {
+			heap.Push(&h, c)
+		}
+	}
+	for i := range n - 1 {
+		queue(i)
+	}
+	for {
+		for len(h) > 0 {
+			c := h[0]
+			if w[c.left] == c.a && next[c.left] == c.right && w[c.right] == c.b {
+				break
+			}
+			heap.Pop(&h) // stale: a node has merged since
+		}
+		if len(h) == 0 || h[0].rank != round {
+			if len(pending) > 0 {
+				for _, c := range pending {
+					heap.Push(&h, c)
+				}
+				pending = pending[:0]
+				continue
+			}
+			if len(h) == 0 {
+				break
+			}
+			round = h[0].rank
+		}
+		c := heap.Pop(&h).(pairCand)
+		l, r := c.left, c.right
+		w[l] = t.merges[pairKey(c.a, c.b)].id
+		w[r] = -1
+		next[l] = next[r]
+		if next[r] >= 0 {
+			prev[next[r]] = l
+		}
+		if prev[l] >= 0 {
+			queue(prev[l])
+		}
+		queue(l)
+	}
+	out := w[:0]
+	for i := int32(0); i >= 0; i = next[i] {
+		out = append(out, w[i]) // i only grows, so this never overwrites a live node
+	}
+	return out
 }
 
 // Decode turns ids back into text, as CLIP's decode does: the bytes of each

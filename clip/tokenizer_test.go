@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -683,4 +685,80 @@ func BenchmarkEncodeCold(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(prompts))/b.Elapsed().Seconds(), "prompts/s")
+}
+
+// TestTokenizerBPELong checks bpeLong against bpeShort on random words, with
+// CLIP's merges when present and with random merge lists, whose ranks are
+// out of order in ways that CLIP's are not.
+func TestTokenizerBPELong(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var tokenizers []*Tokenizer
+	names := []string{}
+	if _, err := os.Stat(clipVocabPath); err == nil {
+		tokenizers = append(tokenizers, loadCLIPTokenizer(t))
+		names = append(names, "clip")
+	}
+	const alphabet = "abc"
+	for k := range 20 {
+		// Merges of random symbols made so far, in random order.
+		syms := []string{"a", "b", "c", "a</w>", "b</w>", "c</w>"}
+		var sb strings.Builder
+		sb.WriteString("#version: 0.2\n")
+		for range 30 {
+			x, y := syms[rng.IntN(len(syms))], syms[rng.IntN(len(syms))]
+			if strings.HasSuffix(x, "</w>") {
+				x, y = y, x
+			}
+			if strings.HasSuffix(x, "</w>") {
+				continue
+			}
+			fmt.Fprintf(&sb, "%s %s\n", x, y)
+			syms = append(syms, x+y)
+		}
+		lines := strings.Count(sb.String(), "\n") - 1
+		tk, err := readBPE(strings.NewReader(sb.String()), "random", lines)
+		require.NoError(t, err)
+		tokenizers = append(tokenizers, tk)
+		names = append(names, fmt.Sprintf("random%02d", k))
+	}
+	for i, tk := range tokenizers {
+		t.Run(names[i], func(t *testing.T) {
+			for range 300 {
+				word := make([]byte, 1+rng.IntN(200))
+				for j := range word {
+					word[j] = alphabet[rng.IntN(len(alphabet))]
+				}
+				if names[i] == "clip" && rng.IntN(2) == 0 {
+					for j := range word {
+						word[j] = byte('a' + rng.IntN(26))
+					}
+				}
+				var w []int32
+				for j, b := range word {
+					if j == len(word)-1 {
+						w = append(w, tk.byteEndID[b])
+					} else {
+						w = append(w, tk.byteID[b])
+					}
+				}
+				short := tk.bpeShort(slices.Clone(w))
+				long := tk.bpeLong(slices.Clone(w))
+				require.Equal(t, short, long, "%s", word)
+			}
+		})
+	}
+}
+
+// TestTokenizerLongPiece checks that a long run of letters stays fast: the
+// plain BPE loop takes seconds on 100,000 letters.
+func TestTokenizerLongPiece(t *testing.T) {
+	tk := loadCLIPTokenizer(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	word := make([]byte, 100_000)
+	for i := range word {
+		word[i] = byte('a' + rng.IntN(26))
+	}
+	ids, err := tk.Encode(string(word), 77)
+	require.NoError(t, err)
+	assert.Equal(t, tk.EOT(), ids[76])
 }

@@ -165,6 +165,24 @@ func readBPE(r io.Reader, name string, n int) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%w: %s: empty file, want a header line and %d merges", ErrVocab, name, n)
 	}
 	line++
+	// Read the merges before allocating the vocabulary, so that a short or
+	// garbled file costs no more than its own size.
+	type pair struct{ a, b string }
+	pairs := make([]pair, 0, min(n, 1024))
+	for len(pairs) < n && sc.Scan() {
+		line++
+		a, b, ok := splitPair(sc.Text())
+		if !ok {
+			return nil, fmt.Errorf("%w: %s:%d: merge %q is not two symbols", ErrVocab, name, line, truncate(sc.Text(), 40))
+		}
+		pairs = append(pairs, pair{a, b})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("clip: tokenizer: %s:%d: %w", name, line+1, err)
+	}
+	if len(pairs) < n {
+		return nil, fmt.Errorf("%w: %s: %d merges, want %d", ErrVocab, name, len(pairs), n)
+	}
 	t := newTokenizer(n+512+2, n)
 	ids := make(map[string]int32, n+512+2)
 	var symbols [256]string
@@ -175,24 +193,10 @@ func readBPE(r io.Reader, name string, n int) (*Tokenizer, error) {
 		t.words[i] = []byte{b}
 		t.words[256+i] = []byte{b, '<', '/', 'w', '>'}
 	}
-	type pair struct{ a, b string }
-	pairs := make([]pair, 0, n)
-	for len(pairs) < n && sc.Scan() {
-		line++
-		a, b, ok := splitPair(sc.Text())
-		if !ok {
-			return nil, fmt.Errorf("%w: %s:%d: merge %q is not two symbols", ErrVocab, name, line, truncate(sc.Text(), 40))
-		}
-		id := int32(512 + len(pairs))
-		ids[a+b] = id // a later duplicate wins, as in CLIP's dict
-		t.words[id] = decodeSymbols(a + b)
-		pairs = append(pairs, pair{a, b})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("clip: tokenizer: %s:%d: %w", name, line+1, err)
-	}
-	if len(pairs) < n {
-		return nil, fmt.Errorf("%w: %s: %d merges, want %d", ErrVocab, name, len(pairs), n)
+	for k, p := range pairs {
+		id := int32(512 + k)
+		ids[p.a+p.b] = id // a later duplicate wins, as in CLIP's dict
+		t.words[id] = decodeSymbols(p.a + p.b)
 	}
 	t.sot, t.eot = n+512, n+513
 	t.words[t.sot], t.words[t.eot] = []byte(SOTText), []byte(EOTText)

@@ -470,7 +470,7 @@ func (t *Tokenizer) appendTokens(dst []int, text string, limit int) []int {
 			if len(t.cache) >= maxCacheWords {
 				t.cache = make(map[string][]int32)
 			}
-			t.cache[piece] = cached
+			t.cache[strings.Clone(piece)] = cached // a clone does not pin the text
 			t.mu.Unlock()
 		}
 		for _, id := range cached {

@@ -62,13 +62,13 @@ func (m *Model) imageGraph(pixels mat.Tensor) mat.Tensor {
 	c := m.Config.Vision
 	v := m.Visual
 	T, D := c.Tokens(), c.Width
-	x := run(&patchEmbedOp{pixels: pixels, conv1: v.Conv1, class: v.ClassEmbedding, pos: v.PositionalEmbedding,
+	x := runOp(&patchEmbedOp{pixels: pixels, conv1: v.Conv1, class: v.ClassEmbedding, pos: v.PositionalEmbedding,
 		size: c.ImageSize, patch: c.PatchSize, width: D}) // [T, D]
-	x = run(&layerNormOp{x: x, w: v.LNPre.W, b: v.LNPre.B, rows: T, cols: D}) // [T, D]
+	x = runOp(&layerNormOp{x: x, w: v.LNPre.W, b: v.LNPre.B, rows: T, cols: D}) // [T, D]
 	for _, b := range v.Blocks {
 		x = m.blockGraph(b, x, T, false) // [T, D]
 	}
-	return run(&poolOp{x: x, w: v.LNPost.W, b: v.LNPost.B, proj: v.Proj, row: 0, width: D, out: m.Config.EmbedDim}) // [d]
+	return runOp(&poolOp{x: x, w: v.LNPost.W, b: v.LNPost.B, proj: v.Proj, row: 0, width: D, out: m.Config.EmbedDim}) // [d]
 }
 
 // ForwardTokens returns the autograd nodes of the text embeddings g [d]
@@ -108,7 +108,7 @@ func (m *Model) ForwardTokens(ids [][]int) []mat.Tensor {
 	}
 	t := m.Text
 	W := c.Width
-	emb := run(&tokenEmbedOp{tok: t.TokenEmbedding, pos: t.PositionalEmbedding, ids: ids, lens: lens, width: W}) // [ΣT, W]
+	emb := runOp(&tokenEmbedOp{tok: t.TokenEmbedding, pos: t.PositionalEmbedding, ids: ids, lens: lens, width: W}) // [ΣT, W]
 	offsets := make([]int, len(ids))
 	for i := 1; i < len(ids); i++ {
 		offsets[i] = offsets[i-1] + lens[i-1]
@@ -116,11 +116,11 @@ func (m *Model) ForwardTokens(ids [][]int) []mat.Tensor {
 	out := make([]mat.Tensor, len(ids))
 	_ = parallel(context.Background(), len(ids), func(i int) error {
 		T := lens[i]
-		x := run(&rowsOp{x: emb, from: offsets[i], rows: T, cols: W}) // [T, W]
+		x := runOp(&rowsOp{x: emb, from: offsets[i], rows: T, cols: W}) // [T, W]
 		for _, b := range t.Blocks {
 			x = m.blockGraph(b, x, T, true) // [T, W]
 		}
-		out[i] = run(&poolOp{x: x, w: t.LNFinal.W, b: t.LNFinal.B, proj: t.TextProjection, row: T - 1, width: W, out: m.Config.EmbedDim}) // [d]
+		out[i] = runOp(&poolOp{x: x, w: t.LNFinal.W, b: t.LNFinal.B, proj: t.TextProjection, row: T - 1, width: W, out: m.Config.EmbedDim}) // [d]
 		return nil
 	})
 	return out
@@ -133,15 +133,15 @@ func (m *Model) ForwardTokens(ids [][]int) []mat.Tensor {
 func (m *Model) blockGraph(b *Block, x mat.Tensor, T int, causal bool) mat.Tensor {
 	D := b.LN1.W.Size()
 	N := b.MLP.CFC.B.Size()
-	h := run(&layerNormOp{x: x, w: b.LN1.W, b: b.LN1.B, rows: T, cols: D})                             // [T, D]
-	qkv := run(&linearOp{x: h, w: b.Attn.InProj.W, b: b.Attn.InProj.B, rows: T, in: D, out: 3 * D})    // [T, 3D]
-	z := run(&attentionOp{qkv: qkv, rows: T, width: D, heads: b.Attn.Heads, causal: causal})           // [T, D]
-	x = run(&linearOp{x: z, w: b.Attn.OutProj.W, b: b.Attn.OutProj.B, res: x, rows: T, in: D, out: D}) // [T, D]
-	h = run(&layerNormOp{x: x, w: b.LN2.W, b: b.LN2.B, rows: T, cols: D})                              // [T, D]
-	u := run(&linearOp{x: h, w: b.MLP.CFC.W, b: b.MLP.CFC.B, rows: T, in: D, out: N})                  // [T, N]
-	u = run(&activationOp{x: u, act: m.Config.Activation})                                             // [T, N]
-	return run(&linearOp{x: u, w: b.MLP.CProj.W, b: b.MLP.CProj.B, res: x, rows: T, in: N, out: D})    // [T, D]
+	h := runOp(&layerNormOp{x: x, w: b.LN1.W, b: b.LN1.B, rows: T, cols: D})                             // [T, D]
+	qkv := runOp(&linearOp{x: h, w: b.Attn.InProj.W, b: b.Attn.InProj.B, rows: T, in: D, out: 3 * D})    // [T, 3D]
+	z := runOp(&attentionOp{qkv: qkv, rows: T, width: D, heads: b.Attn.Heads, causal: causal})           // [T, D]
+	x = runOp(&linearOp{x: z, w: b.Attn.OutProj.W, b: b.Attn.OutProj.B, res: x, rows: T, in: D, out: D}) // [T, D]
+	h = runOp(&layerNormOp{x: x, w: b.LN2.W, b: b.LN2.B, rows: T, cols: D})                              // [T, D]
+	u := runOp(&linearOp{x: h, w: b.MLP.CFC.W, b: b.MLP.CFC.B, rows: T, in: D, out: N})                  // [T, N]
+	u = runOp(&activationOp{x: u, act: m.Config.Activation})                                             // [T, N]
+	return runOp(&linearOp{x: u, w: b.MLP.CProj.W, b: b.MLP.CProj.B, res: x, rows: T, in: N, out: D})    // [T, D]
 }
 
-// run wraps f as a spago operator and computes its value now.
-func run(f ag.AutoGradFunction) mat.Tensor { return ag.NewOperator(f).Run() }
+// runOp wraps f as a spago operator and computes its value now.
+func runOp(f ag.AutoGradFunction) mat.Tensor { return ag.NewOperator(f).Run() }

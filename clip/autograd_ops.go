@@ -25,9 +25,9 @@ var (
 	_ ag.AutoGradFunction = (*poolOp)(nil)
 )
 
-// data returns the float32 values of t (waiting for an operator's forward),
+// tensorData returns the float32 values of t (waiting for an operator's forward),
 // not a copy.
-func data(t mat.Tensor) []float32 { return mat.Data[float32](t.Value()) }
+func tensorData(t mat.Tensor) []float32 { return mat.Data[float32](t.Value()) }
 
 // newDense wraps d (not copied) as a rows×cols float32 matrix.
 func newDense(d []float32, rows, cols int) *mat.Dense[float32] {
@@ -39,9 +39,9 @@ func gradFor(x mat.Tensor, g []float32) mat.Tensor {
 	return mat.NewDense[float32](mat.WithShape(x.Shape()...), mat.WithBacking(g))
 }
 
-// gemm is kernels.Gemm on dense row-major operands: C = alpha·op(A)·op(B) + beta·C
+// gemmDense is kernels.Gemm on dense row-major operands: C = alpha·op(A)·op(B) + beta·C
 // with A [ar, ac] and B [br, bc] before op, and C [cr, cc].
-func gemm(transA, transB bool, alpha float32, a []float32, ar, ac int, b []float32, br, bc int, beta float32, c []float32, cr, cc int) {
+func gemmDense(transA, transB bool, alpha float32, a []float32, ar, ac int, b []float32, br, bc int, beta float32, c []float32, cr, cc int) {
 	kernels.Gemm(transA, transB, alpha,
 		kernels.Matrix{Rows: ar, Cols: ac, Stride: ac, Data: a},
 		kernels.Matrix{Rows: br, Cols: bc, Stride: bc, Data: b},
@@ -66,23 +66,23 @@ func (f *linearOp) Operands() []mat.Tensor {
 
 func (f *linearOp) Forward() (mat.Tensor, error) {
 	y := make([]float32, f.rows*f.out)
-	kernels.Linear(y, data(f.x), f.rows, f.in, data(f.w), data(f.b), f.out)
+	kernels.Linear(y, tensorData(f.x), f.rows, f.in, tensorData(f.w), tensorData(f.b), f.out)
 	if f.res != nil {
-		kernels.Add(y, data(f.res))
+		kernels.Add(y, tensorData(f.res))
 	}
 	return newDense(y, f.rows, f.out), nil
 }
 
 func (f *linearOp) Backward(gy mat.Tensor) error {
-	g := data(gy) // [rows, out]
+	g := tensorData(gy) // [rows, out]
 	if f.x.RequiresGrad() {
 		dx := make([]float32, f.rows*f.in)
-		gemm(false, false, 1, g, f.rows, f.out, data(f.w), f.out, f.in, 0, dx, f.rows, f.in)
+		gemmDense(false, false, 1, g, f.rows, f.out, tensorData(f.w), f.out, f.in, 0, dx, f.rows, f.in)
 		f.x.AccGrad(gradFor(f.x, dx))
 	}
 	if f.w.RequiresGrad() {
 		dw := make([]float32, f.out*f.in)
-		gemm(true, false, 1, g, f.rows, f.out, data(f.x), f.rows, f.in, 0, dw, f.out, f.in)
+		gemmDense(true, false, 1, g, f.rows, f.out, tensorData(f.x), f.rows, f.in, 0, dw, f.out, f.in)
 		f.w.AccGrad(gradFor(f.w, dw))
 	}
 	if f.b.RequiresGrad() {
@@ -114,7 +114,7 @@ func (f *layerNormOp) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.w, f.
 func (f *layerNormOp) Forward() (mat.Tensor, error) {
 	y := make([]float32, f.rows*f.cols)
 	f.mean, f.sigma = make([]float32, f.rows), make([]float32, f.rows)
-	kernels.LayerNorm(y, data(f.x), f.rows, f.cols, data(f.w), data(f.b), layerNormEps, f.mean, f.sigma)
+	kernels.LayerNorm(y, tensorData(f.x), f.rows, f.cols, tensorData(f.w), tensorData(f.b), layerNormEps, f.mean, f.sigma)
 	return newDense(y, f.rows, f.cols), nil
 }
 
@@ -129,7 +129,7 @@ func (f *layerNormOp) Backward(gy mat.Tensor) error {
 	if f.b.RequiresGrad() {
 		db = make([]float32, f.cols)
 	}
-	layerNormBackward(dx, dw, db, data(gy), data(f.x), data(f.w), f.mean, f.sigma, f.rows, f.cols)
+	layerNormBackward(dx, dw, db, tensorData(gy), tensorData(f.x), tensorData(f.w), f.mean, f.sigma, f.rows, f.cols)
 	if dx != nil {
 		f.x.AccGrad(gradFor(f.x, dx))
 	}
@@ -198,7 +198,7 @@ func (f *attentionOp) Operands() []mat.Tensor { return []mat.Tensor{f.qkv} }
 func (f *attentionOp) Forward() (mat.Tensor, error) {
 	T, D, H := f.rows, f.width, f.heads
 	dh := D / H
-	qkv := data(f.qkv)
+	qkv := tensorData(f.qkv)
 	f.probs = make([]float32, H*T*T)
 	z := make([]float32, T*D)
 	scale := float32(1 / math.Sqrt(float64(dh)))
@@ -231,7 +231,7 @@ func (f *attentionOp) Backward(gy mat.Tensor) error {
 	}
 	T, D, H := f.rows, f.width, f.heads
 	dh := D / H
-	qkv, gz := data(f.qkv), data(gy)
+	qkv, gz := tensorData(f.qkv), tensorData(gy)
 	dqkv := make([]float32, T*3*D)
 	ds := make([]float32, T*T)
 	scale := float32(1 / math.Sqrt(float64(dh)))
@@ -276,7 +276,7 @@ func (f *activationOp) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *activationOp) Forward() (mat.Tensor, error) {
 	x := f.x.Value()
-	y := append([]float32(nil), data(x)...)
+	y := append([]float32(nil), tensorData(x)...)
 	switch f.act {
 	case GELU:
 		kernels.GELU(y)
@@ -290,7 +290,7 @@ func (f *activationOp) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	x, g := data(f.x), data(gy)
+	x, g := tensorData(f.x), tensorData(gy)
 	dx := make([]float32, len(x))
 	switch f.act {
 	case GELU:
@@ -355,11 +355,11 @@ func (f *patchEmbedOp) Forward() (mat.Tensor, error) {
 	g := f.size / p
 	P, T := g*g, 1+g*g
 	f.patches = make([]float32, P*3*p*p)
-	f.im2col(data(f.pixels), f.patches, true)
+	f.im2col(tensorData(f.pixels), f.patches, true)
 	x := make([]float32, T*D)
-	copy(x[:D], data(f.class))
-	kernels.Linear(x[D:], f.patches, P, 3*p*p, data(f.conv1), nil, D)
-	kernels.Add(x, data(f.pos))
+	copy(x[:D], tensorData(f.class))
+	kernels.Linear(x[D:], f.patches, P, 3*p*p, tensorData(f.conv1), nil, D)
+	kernels.Add(x, tensorData(f.pos))
 	return newDense(x, T, D), nil
 }
 
@@ -367,7 +367,7 @@ func (f *patchEmbedOp) Backward(gy mat.Tensor) error {
 	D, p := f.width, f.patch
 	g := f.size / p
 	P, K := g*g, 3*p*p
-	dy := data(gy)
+	dy := tensorData(gy)
 	if f.pos.RequiresGrad() {
 		f.pos.AccGrad(gy)
 	}
@@ -376,12 +376,12 @@ func (f *patchEmbedOp) Backward(gy mat.Tensor) error {
 	}
 	if f.conv1.RequiresGrad() {
 		dw := make([]float32, D*K)
-		gemm(true, false, 1, dy[D:], P, D, f.patches, P, K, 0, dw, D, K)
+		gemmDense(true, false, 1, dy[D:], P, D, f.patches, P, K, 0, dw, D, K)
 		f.conv1.AccGrad(gradFor(f.conv1, dw))
 	}
 	if f.pixels.RequiresGrad() {
 		dp := make([]float32, P*K)
-		gemm(false, false, 1, dy[D:], P, D, data(f.conv1), D, K, 0, dp, P, K)
+		gemmDense(false, false, 1, dy[D:], P, D, tensorData(f.conv1), D, K, 0, dp, P, K)
 		dpix := make([]float32, 3*f.size*f.size)
 		f.im2col(dpix, dp, false)
 		f.pixels.AccGrad(gradFor(f.pixels, dpix))
@@ -409,7 +409,7 @@ func (f *tokenEmbedOp) Forward() (mat.Tensor, error) {
 	for _, n := range f.lens {
 		total += n
 	}
-	tok, pos := data(f.tok), data(f.pos)
+	tok, pos := tensorData(f.tok), tensorData(f.pos)
 	x := make([]float32, total*W)
 	r := 0
 	for s, seq := range f.ids {
@@ -425,7 +425,7 @@ func (f *tokenEmbedOp) Forward() (mat.Tensor, error) {
 
 func (f *tokenEmbedOp) Backward(gy mat.Tensor) error {
 	W := f.width
-	dy := data(gy)
+	dy := tensorData(gy)
 	var dtok, dpos []float32
 	if f.tok.RequiresGrad() {
 		dtok = make([]float32, f.tok.Size())
@@ -465,7 +465,7 @@ type rowsOp struct {
 func (f *rowsOp) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *rowsOp) Forward() (mat.Tensor, error) {
-	y := append([]float32(nil), data(f.x)[f.from*f.cols:(f.from+f.rows)*f.cols]...)
+	y := append([]float32(nil), tensorData(f.x)[f.from*f.cols:(f.from+f.rows)*f.cols]...)
 	return newDense(y, f.rows, f.cols), nil
 }
 
@@ -474,7 +474,7 @@ func (f *rowsOp) Backward(gy mat.Tensor) error {
 		return nil
 	}
 	dx := make([]float32, f.x.Size())
-	copy(dx[f.from*f.cols:], data(gy))
+	copy(dx[f.from*f.cols:], tensorData(gy))
 	f.x.AccGrad(gradFor(f.x, dx))
 	return nil
 }
@@ -497,19 +497,19 @@ func (f *poolOp) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.w, f.b, f.
 func (f *poolOp) Forward() (mat.Tensor, error) {
 	D, d := f.width, f.out
 	f.u = make([]float32, D)
-	x := data(f.x)[f.row*D : (f.row+1)*D]
-	kernels.LayerNorm(f.u, x, 1, D, data(f.w), data(f.b), layerNormEps, f.stat[0:1], f.stat[1:2])
+	x := tensorData(f.x)[f.row*D : (f.row+1)*D]
+	kernels.LayerNorm(f.u, x, 1, D, tensorData(f.w), tensorData(f.b), layerNormEps, f.stat[0:1], f.stat[1:2])
 	y := make([]float32, d)
-	gemm(false, false, 1, f.u, 1, D, data(f.proj), D, d, 0, y, 1, d)
+	gemmDense(false, false, 1, f.u, 1, D, tensorData(f.proj), D, d, 0, y, 1, d)
 	return newDense(y, d, 1), nil
 }
 
 func (f *poolOp) Backward(gy mat.Tensor) error {
 	D, d := f.width, f.out
-	g := data(gy)
+	g := tensorData(gy)
 	if f.proj.RequiresGrad() {
 		dp := make([]float32, D*d)
-		gemm(false, false, 1, f.u, D, 1, g, 1, d, 0, dp, D, d)
+		gemmDense(false, false, 1, f.u, D, 1, g, 1, d, 0, dp, D, d)
 		f.proj.AccGrad(gradFor(f.proj, dp))
 	}
 	xr, wr, br := f.x.RequiresGrad(), f.w.RequiresGrad(), f.b.RequiresGrad()
@@ -517,7 +517,7 @@ func (f *poolOp) Backward(gy mat.Tensor) error {
 		return nil
 	}
 	du := make([]float32, D)
-	gemm(false, false, 1, data(f.proj), D, d, g, d, 1, 0, du, D, 1)
+	gemmDense(false, false, 1, tensorData(f.proj), D, d, g, d, 1, 0, du, D, 1)
 	var dx, dw, db []float32
 	if xr {
 		dx = make([]float32, f.x.Size())
@@ -532,8 +532,8 @@ func (f *poolOp) Backward(gy mat.Tensor) error {
 	if dx != nil {
 		dxRow = dx[f.row*D : (f.row+1)*D]
 	}
-	x := data(f.x)[f.row*D : (f.row+1)*D]
-	layerNormBackward(dxRow, dw, db, du, x, data(f.w), f.stat[0:1], f.stat[1:2], 1, D)
+	x := tensorData(f.x)[f.row*D : (f.row+1)*D]
+	layerNormBackward(dxRow, dw, db, du, x, tensorData(f.w), f.stat[0:1], f.stat[1:2], 1, D)
 	if dx != nil {
 		f.x.AccGrad(gradFor(f.x, dx))
 	}

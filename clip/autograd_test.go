@@ -25,8 +25,8 @@ func newRandomModel(t testing.TB, cfg Config, seed uint64) *Model {
 	return m
 }
 
-// randomPixels returns n images [3, S, S] of standard normal values.
-func randomPixels(r *rand.Rand, n, S int) [][]float32 {
+// randomImages returns n images [3, S, S] of standard normal values.
+func randomImages(r *rand.Rand, n, S int) [][]float32 {
 	out := make([][]float32, n)
 	for i := range out {
 		out[i] = make([]float32, 3*S*S)
@@ -45,7 +45,7 @@ func pixelTensors(pix [][]float32) []mat.Tensor {
 	return out
 }
 
-func lossValue(t mat.Tensor) float64 { return float64(data(t)[0]) }
+func lossValue(t mat.Tensor) float64 { return float64(tensorData(t)[0]) }
 
 func TestForwardMatchesFastPath(t *testing.T) {
 	for _, act := range []Activation{QuickGELU, GELU} {
@@ -57,14 +57,14 @@ func TestForwardMatchesFastPath(t *testing.T) {
 				Text:       &TextConfig{ContextLength: 8, VocabSize: 50, Width: 24, Layers: 2, Heads: 3, MLPWidth: 48},
 			}
 			m := newRandomModel(t, cfg, 1)
-			pix := randomPixels(rand.New(rand.NewPCG(2, 3)), 3, 16)
+			pix := randomImages(rand.New(rand.NewPCG(2, 3)), 3, 16)
 			imgs := m.ForwardImages(pixelTensors(pix))
 			require.Len(t, imgs, len(pix))
 			for i, p := range pix {
 				want, err := m.EncodePixels(p)
 				require.NoError(t, err)
 				require.Equal(t, []int{16, 1}, imgs[i].Shape())
-				numtest.Close(t, want, data(imgs[i]), 1e-5, 1e-5*numtest.Norm(want), fmt.Sprintf("image %d", i))
+				numtest.Close(t, want, tensorData(imgs[i]), 1e-5, 1e-5*numtest.Norm(want), fmt.Sprintf("image %d", i))
 			}
 			ids := [][]int{
 				{48, 5, 17, 49, 0, 0, 0, 0}, // EOT in the middle, padded
@@ -77,7 +77,7 @@ func TestForwardMatchesFastPath(t *testing.T) {
 			for i, seq := range ids {
 				want, err := m.EncodeTokens(seq)
 				require.NoError(t, err)
-				numtest.Close(t, want, data(txts[i]), 1e-5, 1e-5*numtest.Norm(want), fmt.Sprintf("text %d", i))
+				numtest.Close(t, want, tensorData(txts[i]), 1e-5, 1e-5*numtest.Norm(want), fmt.Sprintf("text %d", i))
 			}
 		})
 	}
@@ -90,7 +90,7 @@ func TestForwardPanicsOnBadInput(t *testing.T) {
 	assert.Panics(t, func() { m.ForwardTokens([][]int{{1, 2, 3, 4, 5, 6}}) }, "longer than the context")
 	assert.Panics(t, func() { m.ForwardTokens([][]int{{1, 20}}) }, "outside the vocabulary")
 	assert.Panics(t, func() { m.ForwardTokens([][]int{{}}) })
-	one := m.ForwardImages(pixelTensors(randomPixels(rand.New(rand.NewPCG(1, 1)), 1, 8)))
+	one := m.ForwardImages(pixelTensors(randomImages(rand.New(rand.NewPCG(1, 1)), 1, 8)))
 	assert.Panics(t, func() { ContrastiveLoss(one, nil, m.LogitScale) })
 }
 
@@ -148,10 +148,10 @@ func TestContrastiveLossGradients(t *testing.T) {
 	require.NoError(t, ag.Backward(loss))
 	f := func() float64 { return lossValue(ContrastiveLoss(img, txt, scale)) }
 	for li, x := range leaves {
-		got := data(x.Grad())
+		got := tensorData(x.Grad())
 		want := make([]float64, len(got))
 		for k := range want {
-			want[k] = centralDifference(data(x), k, 1e-2, f)
+			want[k] = centralDifference(tensorData(x), k, 1e-2, f)
 		}
 		numtest.Close(t, want, got, 1e-3, 1e-5, fmt.Sprintf("leaf %d", li))
 	}
@@ -252,7 +252,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 					}
 				}
 			}
-			pix := pixelTensors(randomPixels(r, 3, cfg.Vision.ImageSize))
+			pix := pixelTensors(randomImages(r, 3, cfg.Vision.ImageSize))
 			pix[0].(*mat.Dense[float32]).SetRequiresGrad(true)
 			ids := [][]int{{18, 3, 19, 0, 0}, {18, 7, 7, 2, 19}, {18, 19}} // token 19 is EOT; 18 SOT
 			loss := func() mat.Tensor {
@@ -266,7 +266,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 			var rel []float64
 			check := func(name string, x []float32, grad mat.Tensor, idx []int) {
 				require.NotNil(t, grad, name)
-				g := data(grad)
+				g := tensorData(grad)
 				require.Len(t, g, len(x), name)
 				// The step is a few percent of the parameter's typical size
 				// (text embeddings are ~0.02, LayerNorm scales ~1), and
@@ -314,14 +314,14 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 				}
 				g := np.p.Grad()
 				require.NotNil(t, g, np.name)
-				check(np.name, values(np.p), g, pick(data(g), 4, allowed))
+				check(np.name, values(np.p), g, pick(tensorData(g), 4, allowed))
 			}
 			// Token rows no sequence uses get no gradient.
-			tok := data(m.Text.TokenEmbedding.Grad())
+			tok := tensorData(m.Text.TokenEmbedding.Grad())
 			assert.Equal(t, make([]float32, W), tok[5*W:6*W])
 			// The pixels of the image that asked for a gradient.
 			pg := pix[0].Grad()
-			check("pixels[0]", data(pix[0]), pg, pick(data(pg), 8, all))
+			check("pixels[0]", tensorData(pix[0]), pg, pick(tensorData(pg), 8, all))
 			assert.Nil(t, pix[1].Grad(), "pixels without RequiresGrad get no gradient")
 
 			sort.Float64s(rel)
@@ -337,7 +337,7 @@ func TestSetRequiresGradFalseLeavesNoGradients(t *testing.T) {
 	m := newRandomModel(t, gradCheckConfig(QuickGELU), 3)
 	m.SetRequiresGrad(true)
 	m.SetRequiresGrad(false)
-	pix := pixelTensors(randomPixels(rand.New(rand.NewPCG(1, 2)), 2, 8))
+	pix := pixelTensors(randomImages(rand.New(rand.NewPCG(1, 2)), 2, 8))
 	loss := ContrastiveLoss(m.ForwardImages(pix), m.ForwardTokens([][]int{{18, 19}, {18, 4, 19}}), m.LogitScale)
 	require.NoError(t, ag.Backward(loss))
 	nn.ForEachParam(m, func(p *nn.Param) { assert.False(t, p.HasGrad()) })
@@ -348,7 +348,7 @@ func TestTrainingLowersContrastiveLoss(t *testing.T) {
 	cfg.Vision.Width, cfg.Text.Width, cfg.EmbedDim = 16, 16, 8
 	m := newRandomModel(t, cfg, 21)
 	m.SetRequiresGrad(true)
-	pix := pixelTensors(randomPixels(rand.New(rand.NewPCG(8, 9)), 4, 8))
+	pix := pixelTensors(randomImages(rand.New(rand.NewPCG(8, 9)), 4, 8))
 	ids := [][]int{{18, 1, 19}, {18, 2, 3, 19}, {18, 4, 19}, {18, 5, 6, 7, 19}}
 	// Plain SGD needs a small rate: the text embeddings (σ = 0.02) feed a
 	// LayerNorm directly, so their gradients are ~50 times the others.
@@ -387,7 +387,7 @@ func BenchmarkForwardBackward(b *testing.B) {
 	m := newRandomModel(b, cfg, 1)
 	m.SetRequiresGrad(true)
 	r := rand.New(rand.NewPCG(1, 2))
-	pix := pixelTensors(randomPixels(r, 8, 64))
+	pix := pixelTensors(randomImages(r, 8, 64))
 	ids := make([][]int, 8)
 	for i := range ids {
 		ids[i] = make([]int, 24)

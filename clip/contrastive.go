@@ -60,9 +60,9 @@ func (f *contrastiveOp) Operands() []mat.Tensor {
 	return append(ops, f.scale)
 }
 
-// normalize returns x/‖x‖ in float64 and ‖x‖ (1 for a zero vector, which
+// unitVector returns x/‖x‖ in float64 and ‖x‖ (1 for a zero vector, which
 // then stays zero).
-func normalize(x []float32) ([]float64, float64) {
+func unitVector(x []float32) ([]float64, float64) {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
@@ -83,10 +83,10 @@ func (f *contrastiveOp) Forward() (mat.Tensor, error) {
 	f.u, f.v = make([][]float64, B), make([][]float64, B)
 	f.nu, f.nv = make([]float64, B), make([]float64, B)
 	for i := range B {
-		f.u[i], f.nu[i] = normalize(data(f.img[i]))
-		f.v[i], f.nv[i] = normalize(data(f.txt[i]))
+		f.u[i], f.nu[i] = unitVector(tensorData(f.img[i]))
+		f.v[i], f.nv[i] = unitVector(tensorData(f.txt[i]))
 	}
-	e := math.Exp(float64(data(f.scale)[0]))
+	e := math.Exp(float64(tensorData(f.scale)[0]))
 	f.logits = make([]float64, B*B)
 	for i := range B {
 		for j := range B {
@@ -129,8 +129,8 @@ func (f *contrastiveOp) Forward() (mat.Tensor, error) {
 
 func (f *contrastiveOp) Backward(gy mat.Tensor) error {
 	B, d := len(f.img), f.dim
-	g := float64(data(gy)[0])
-	e := math.Exp(float64(data(f.scale)[0]))
+	g := float64(tensorData(gy)[0])
+	e := math.Exp(float64(tensorData(f.scale)[0]))
 	if f.scale.RequiresGrad() {
 		var ds float64
 		for k, l := range f.logits {

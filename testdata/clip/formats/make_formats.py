@@ -190,7 +190,7 @@ class Node(nn.Module):
         return x
 
 
-def module_tree(sd):
+def module_tree(sd, mask=True):
     root = Node()
     for key, t in sd.items():
         *path, leaf = key.split(".")
@@ -202,6 +202,8 @@ def module_tree(sd):
         m.register_parameter(leaf, nn.Parameter(t, requires_grad=False))
     # A plain tensor attribute, not a parameter or buffer, as OpenAI's
     # resblocks carry attn_mask; and plain ints, as OpenAI's root carries.
+    if not mask:
+        return root
     getattr(root.transformer.resblocks, "0").attn_mask = torch.full((CTX, CTX), float("-inf")).triu_(1)
     root.input_resolution = IMG
     root.context_length = CTX
@@ -253,6 +255,12 @@ def main():
                                "std": [0.26862954, 0.26130258, 0.27577711]},
         }, f, indent=2)
     write_safetensors("openclip_dir/open_clip_model.safetensors", contiguous)
+
+    # Tiny files to seed the fuzz tests: a strided view, a half tensor, a scalar.
+    tiny = OrderedDict([("a.w", rand(3, 2).t()), ("b", rand(4).half()), ("c", torch.tensor(1.5))])
+    torch.save(tiny, "tiny.pt")
+    torch.save(tiny, "tiny_legacy.pt", _use_new_zipfile_serialization=False)
+    torch.jit.script(module_tree(OrderedDict([("a.w", tiny["a.w"]), ("c", tiny["c"])]), mask=False)).save("tiny_torchscript.pt")
 
     ts = torch.jit.script(module_tree(sd))
     assert sorted(ts.state_dict().keys()) == sorted(sd.keys()), "TorchScript keys differ"

@@ -737,6 +737,14 @@ func (s *state) build(class Global, args Tuple) (any, error) {
 		if len(args) == 0 {
 			return &Dict{}, nil
 		}
+	case Global{"builtins", "set"}, Global{"__builtin__", "set"},
+		Global{"builtins", "frozenset"}, Global{"__builtin__", "frozenset"}: // set(list) in protocol 2
+		if len(args) == 0 {
+			return &List{}, nil
+		}
+		if l, ok := args[0].(*List); ok && len(args) == 1 {
+			return &List{Items: append([]any(nil), l.Items...)}, nil
+		}
 	case Global{"_codecs", "encode"}: // how protocol 2 spells bytes
 		if len(args) >= 1 {
 			if str, ok := args[0].(string); ok {

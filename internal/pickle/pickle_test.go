@@ -73,6 +73,13 @@ func TestDecodeObjects(t *testing.T) {
 	assert.Equal(t, &Dict{Items: []Item{{"x", int64(1)}}}, o.State)
 }
 
+func TestDecodeSetProtocol2(t *testing.T) {
+	// pickle.dumps({'a'}, protocol=2): c__builtin__ set, ([X'a']) TUPLE1 REDUCE.
+	v, err := Unmarshal([]byte("\x80\x02c__builtin__\nset\nq\x00]q\x01X\x01\x00\x00\x00aq\x02a\x85q\x03Rq\x04."))
+	require.NoError(t, err)
+	assert.Equal(t, &List{Items: []any{"a"}}, v)
+}
+
 func TestPersistentAndReduce(t *testing.T) {
 	// (('storage', 7)) BINPERSID, then GLOBAL 'm f' (pid,) REDUCE.
 	b := []byte("\x80\x02cm\nf\n(X\x07\x00\x00\x00storageK\x07tQ\x85R.")

@@ -9,9 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var tinyFiles = []string{"tiny.pt", "tiny_legacy.pt", "tiny_torchscript.pt"}
+var tinyFiles = []string{"tiny.pt", "tiny_legacy.pt", "tiny_torchscript.pt", "tiny_module.pt"}
 
-// TestTiny reads the fuzz seeds: the same tensors in three layouts.
+// TestTiny reads the fuzz seeds: the same tensors in four layouts, the last
+// a whole pickled nn.Module.
 func TestTiny(t *testing.T) {
 	var first map[string]Tensor
 	for _, name := range tinyFiles {
@@ -26,6 +27,7 @@ func TestTiny(t *testing.T) {
 			assert.Equal(t, []int{4}, sd["b"].Shape)
 			continue
 		}
+		assert.NotContains(t, sd, "a.scratch", "a non-persistent buffer")
 		for k, v := range sd {
 			assert.Equal(t, first[k], v, "%s: %s", name, k)
 		}

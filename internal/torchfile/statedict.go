@@ -37,17 +37,25 @@ func collect(root any, code *codeIndex) (map[string]*ref, Kind, error) {
 		}
 		return refs, Zip, nil
 	case *pickle.Object:
-		if !strings.HasPrefix(v.Class.Module, "__torch__") {
-			break
-		}
 		w := &walker{refs: refs, code: code, onPath: make(map[*pickle.Object]bool)}
-		if err := w.module(v, ""); err != nil {
-			return nil, Unknown, err
+		if strings.HasPrefix(v.Class.Module, "__torch__") {
+			if err := w.module(v, ""); err != nil {
+				return nil, Unknown, err
+			}
+			if len(refs) == 0 {
+				return nil, Unknown, fmt.Errorf("%w: the TorchScript module holds no tensors", ErrFormat)
+			}
+			return refs, TorchScript, nil
 		}
-		if len(refs) == 0 {
-			return nil, Unknown, fmt.Errorf("%w: the TorchScript module holds no tensors", ErrFormat)
+		if isPyModule(v) { // torch.save(model): a pickled nn.Module
+			if err := w.pyModule(v, ""); err != nil {
+				return nil, Unknown, err
+			}
+			if len(refs) == 0 {
+				return nil, Unknown, fmt.Errorf("%w: the saved %s holds no tensors", ErrFormat, v.Class)
+			}
+			return refs, Zip, nil
 		}
-		return refs, TorchScript, nil
 	}
 	return nil, Unknown, fmt.Errorf("%w: the saved object is %s, not a state dict or a TorchScript module", ErrFormat, describe(root))
 }
@@ -159,4 +167,70 @@ func (c *codeIndex) parse(class pickle.Global) map[string]bool {
 		}
 	}
 	return names
+}
+
+// isPyModule reports whether o looks like a pickled torch.nn.Module: its
+// state holds _parameters and _modules dicts.
+func isPyModule(o *pickle.Object) bool {
+	st, ok := o.State.(*pickle.Dict)
+	if !ok {
+		return false
+	}
+	_, p := st.Get("_parameters")
+	_, m := st.Get("_modules")
+	return p && m
+}
+
+// pyModule adds the parameters and persistent buffers of a pickled
+// nn.Module and of its submodules, as module.state_dict() names them.
+func (w *walker) pyModule(o *pickle.Object, prefix string) error {
+	if w.onPath[o] {
+		return fmt.Errorf("%w: module %q contains itself", ErrFormat, strings.TrimSuffix(prefix, "."))
+	}
+	if w.visited++; w.visited > maxModules {
+		return fmt.Errorf("%w: more than %d modules", ErrFormat, maxModules)
+	}
+	w.onPath[o] = true
+	defer delete(w.onPath, o)
+	st := o.State.(*pickle.Dict)
+	skip := map[string]bool{}
+	if l, ok := get(st, "_non_persistent_buffers_set").(*pickle.List); ok {
+		for _, n := range l.Items {
+			if s, ok := n.(string); ok {
+				skip[s] = true
+			}
+		}
+	}
+	for _, field := range []string{"_parameters", "_buffers"} {
+		d, ok := get(st, field).(*pickle.Dict)
+		if !ok {
+			continue
+		}
+		for _, it := range d.Items {
+			name, ok1 := it.Key.(string)
+			r, ok2 := it.Value.(*ref)
+			if ok1 && ok2 && !skip[name] {
+				w.refs[prefix+name] = r
+			}
+		}
+	}
+	mods, ok := get(st, "_modules").(*pickle.Dict)
+	if !ok {
+		return nil
+	}
+	for _, it := range mods.Items {
+		name, ok1 := it.Key.(string)
+		m, ok2 := it.Value.(*pickle.Object)
+		if ok1 && ok2 && isPyModule(m) {
+			if err := w.pyModule(m, prefix+name+"."); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func get(d *pickle.Dict, key string) any {
+	v, _ := d.Get(key)
+	return v
 }

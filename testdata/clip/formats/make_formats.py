@@ -260,7 +260,10 @@ def main():
     tiny = OrderedDict([("a.w", rand(3, 2).t()), ("b", rand(4).half()), ("c", torch.tensor(1.5))])
     torch.save(tiny, "tiny.pt")
     torch.save(tiny, "tiny_legacy.pt", _use_new_zipfile_serialization=False)
-    torch.jit.script(module_tree(OrderedDict([("a.w", tiny["a.w"]), ("c", tiny["c"])]), mask=False)).save("tiny_torchscript.pt")
+    small = module_tree(OrderedDict([("a.w", tiny["a.w"]), ("c", tiny["c"])]), mask=False)
+    torch.jit.script(small).save("tiny_torchscript.pt")
+    small.a.register_buffer("scratch", torch.zeros(2), persistent=False)
+    torch.save(small, "tiny_module.pt")  # a whole pickled nn.Module
 
     ts = torch.jit.script(module_tree(sd))
     assert sorted(ts.state_dict().keys()) == sorted(sd.keys()), "TorchScript keys differ"

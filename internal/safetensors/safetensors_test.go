@@ -88,6 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{"one offset", file(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}`, eight), ErrFormat, "data_offsets"},
 		{"negative offset", file(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}`, eight), ErrFormat, `"w"`},
 		{"metadata not strings", file(`{"__metadata__":{"a":1}}`, nil), ErrFormat, "__metadata__"},
+		{"overlap", file(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, eight), ErrFormat, "overlap"},
 		{"entry not object", file(`{"w":3}`, nil), ErrFormat, `"w"`},
 	}
 	for _, tt := range tests {

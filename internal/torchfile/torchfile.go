@@ -1,40 +1,3 @@
-// Package torchfile reads the tensors of PyTorch checkpoint files without
-// Python: torch.save files in the zip format (PyTorch ≥ 1.6) and in the
-// legacy format, and TorchScript archives written by torch.jit.save.
-//
-// # Formats
-//
-// A zip checkpoint holds <archive>/data.pkl, a pickle of the saved object in
-// which each tensor refers, by a persistent id, to a storage stored raw as
-// <archive>/data/<key>. A TorchScript archive has the same layout, but
-// data.pkl holds the module tree: objects of classes named __torch__.… whose
-// state holds submodules, parameters, buffers and plain values, and
-// <archive>/code/ holds the class definitions, which list each class's
-// __parameters__ and __buffers__.
-//
-// A legacy checkpoint is a sequence of pickles: a magic number, a protocol
-// version, system information, the saved object, and the list of storage
-// keys; then each storage in that order as an 8-byte little-endian element
-// count followed by the raw elements.
-//
-// Storages are little-endian. float32, float16, bfloat16, float64 and the
-// integer types are converted to float32.
-//
-// # The state dict
-//
-// [StateDict] accepts a dict of tensors, an open_clip training checkpoint
-// {"state_dict": {...}} (a "module." prefix on keys, left by
-// DistributedDataParallel, is removed) and a TorchScript module, which it
-// flattens to dotted keys as module.state_dict() names them. Non-tensor
-// values are skipped.
-//
-// # Checks
-//
-// Every tensor's storage offset, sizes and strides are checked against its
-// storage, and every storage against the bytes that hold it, before anything
-// is allocated; non-contiguous views are copied out element by element.
-// Errors wrap [ErrFormat] or [ErrTruncated] and name the key involved.
-// Nothing here panics on file contents.
 package torchfile
 
 import (
@@ -408,11 +371,18 @@ func used(refs map[string]*ref, st *storage) bool {
 	return false
 }
 
+// maxRatio bounds the compression ratio of a zip entry before its buffer is
+// allocated; deflate cannot exceed about 1032:1.
+const maxRatio = 1100
+
 // entryBytes returns the contents of a zip entry of at most limit bytes:
 // a slice of b for a stored entry, a new buffer for a compressed one.
 func entryBytes(b []byte, f *zip.File, limit uint64) ([]byte, error) {
 	if f.UncompressedSize64 > limit {
 		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrFormat, f.Name, f.UncompressedSize64, limit)
+	}
+	if f.Method != zip.Store && f.UncompressedSize64/maxRatio > f.CompressedSize64 {
+		return nil, fmt.Errorf("%w: %s claims %d bytes from %d compressed", ErrFormat, f.Name, f.UncompressedSize64, f.CompressedSize64)
 	}
 	if f.Method == zip.Store {
 		off, err := f.DataOffset()
@@ -505,8 +475,25 @@ func readLegacy(b []byte) (map[string]Tensor, error) {
 	return materialize(refs)
 }
 
+// maxShare bounds how many times, on average, the tensors may read the
+// storages they view (tied weights read one storage twice), so that a small
+// pickle cannot make many tensors of one large storage.
+const maxShare = 4
+
 // materialize converts every view to a contiguous float32 tensor.
 func materialize(refs map[string]*ref) (map[string]Tensor, error) {
+	var want, have int64
+	seen := make(map[*storage]bool)
+	for _, r := range refs {
+		want += int64(r.numel())
+		if !seen[r.st] {
+			seen[r.st] = true
+			have += r.st.numel
+		}
+	}
+	if want > maxShare*have+1024 {
+		return nil, fmt.Errorf("%w: %d tensors hold %d elements from storages of %d", ErrFormat, len(refs), want, have)
+	}
 	out := make(map[string]Tensor, len(refs))
 	keys := make([]string, 0, len(refs))
 	for k := range refs {

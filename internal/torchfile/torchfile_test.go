@@ -149,3 +149,52 @@ func dropEntries(t testing.TB, b []byte, suffix string) []byte {
 	require.NoError(t, zw.Close())
 	return buf.Bytes()
 }
+
+// sharedPickle is a data.pkl of a dict of n tensors that all view the whole
+// storage "0" of 1000 float32s.
+func sharedPickle(n int) string {
+	const tensorArgs = "K\x00M\xe8\x03\x85K\x01\x85\x89]tR"
+	var sb strings.Builder
+	sb.WriteString("\x80\x02}q\x00(")
+	sb.WriteString("X\x02\x00\x00\x00t0ctorch._utils\n_rebuild_tensor_v2\nq\x01((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuM\xe8\x03tQq\x02" + tensorArgs)
+	for i := 1; i < n; i++ {
+		sb.WriteString("X\x02\x00\x00\x00t" + string(rune('0'+i)) + "h\x01(h\x02" + tensorArgs)
+	}
+	sb.WriteString("u.")
+	return sb.String()
+}
+
+func TestSharedStorage(t *testing.T) {
+	data := string(make([]byte, 4000))
+	sd, _, err := StateDict(zipOf(t, map[string]string{"a/data.pkl": sharedPickle(2), "a/data/0": data}))
+	require.NoError(t, err, "tied weights share a storage")
+	assert.Len(t, sd, 2)
+	assert.Equal(t, []int{1000}, sd["t1"].Shape)
+
+	_, _, err = StateDict(zipOf(t, map[string]string{"a/data.pkl": sharedPickle(6), "a/data/0": data}))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrFormat)
+	assert.Contains(t, err.Error(), "6 tensors")
+}
+
+func TestCompressionBomb(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
+	require.NoError(t, err)
+	_, err = io.WriteString(w, sharedPickle(1))
+	require.NoError(t, err)
+	w, err = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Deflate})
+	require.NoError(t, err)
+	_, err = w.Write(make([]byte, 4000))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	sd, _, err := StateDict(buf.Bytes())
+	require.NoError(t, err, "a deflated storage within the ratio")
+	assert.Equal(t, make([]float32, 1000), sd["t0"].Data)
+
+	// Claim 1 MiB from 3 bytes: past any deflate ratio.
+	f := &zip.File{FileHeader: zip.FileHeader{Name: "x", Method: zip.Deflate, CompressedSize64: 3, UncompressedSize64: 1 << 20}}
+	_, err = entryBytes(nil, f, 1<<30)
+	assert.ErrorIs(t, err, ErrFormat)
+}

@@ -2,13 +2,25 @@
 # make_formats.py writes a tiny random CLIP checkpoint in every format that
 # clip.Load reads. The Go tests compare every format against openai.safetensors.
 #
-# Made with: Debian python3 3.13, torch 1.13.0a0 (Debian), numpy 1.24.2.
+# Made with: Debian /usr/bin/python3 3.11.2, torch 1.13.0a0 (Debian's python3-torch), numpy 1.24.2.
 # Run from this directory: /usr/bin/python3 make_formats.py
 #
 # Every value is k/256 with |k| < 256, so it is exact in float32, float16 and
 # bfloat16: the half-precision files must load to exactly the same numbers.
 # visual.proj is saved as a transposed (non-contiguous) view in the PyTorch
 # files, so the loaders' stride handling is tested.
+#
+#   openai.safetensors            f32, OpenAI naming: the reference
+#   openai_f16/_bf16.safetensors  f16 / bf16; the bf16 file carries neuronlens.* metadata
+#   state_dict.pt                 torch.save zip, f32
+#   state_dict_legacy.pt          torch.save legacy (non-zip) format, f32
+#   state_dict_f16.pt             torch.save zip, f16
+#   openclip_ckpt.pt              {"epoch", "name", "state_dict": {"module." + key: f16}}
+#   torchscript.pt                torch.jit.script of a module tree with the OpenAI keys, f16
+#   hf/                           Hugging Face config.json (quick_gelu) + model.safetensors, f32
+#   hf_bin/                       Hugging Face config.json (gelu) + pytorch_model.bin, f16
+#   openclip_dir/                 open_clip_config.json (quick_gelu) + open_clip_model.safetensors, bf16
+#   tiny*.pt                      three tensors in each PyTorch layout, seeds for the fuzz tests
 
 import json
 import os
@@ -228,7 +240,7 @@ def main():
     torch.save(sd, "state_dict.pt")
     torch.save(sd, "state_dict_legacy.pt", _use_new_zipfile_serialization=False)
     torch.save(OrderedDict((k, v.half()) for k, v in sd.items()), "state_dict_f16.pt")
-    torch.save({"epoch": 1, "name": "tiny", "state_dict": OrderedDict(("module." + k, v) for k, v in sd.items())},
+    torch.save({"epoch": 1, "name": "tiny", "state_dict": OrderedDict(("module." + k, v.half()) for k, v in sd.items())},
                "openclip_ckpt.pt")
 
     hf = hf_state_dict(sd)
@@ -240,7 +252,7 @@ def main():
     write_safetensors("hf/model.safetensors", OrderedDict((k, v.contiguous()) for k, v in hf.items()), {"format": "pt"})
     with open("hf_bin/config.json", "w") as f:
         json.dump(hf_config("gelu"), f, indent=2)
-    torch.save(hf, "hf_bin/pytorch_model.bin")
+    torch.save(OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in hf.items()), "hf_bin/pytorch_model.bin")
 
     with open("openclip_dir/open_clip_config.json", "w") as f:
         json.dump({
@@ -254,7 +266,7 @@ def main():
             "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
                                "std": [0.26862954, 0.26130258, 0.27577711]},
         }, f, indent=2)
-    write_safetensors("openclip_dir/open_clip_model.safetensors", contiguous)
+    write_safetensors("openclip_dir/open_clip_model.safetensors", {k: v.bfloat16() for k, v in contiguous.items()})
 
     # Tiny files to seed the fuzz tests: a strided view, a half tensor, a scalar.
     tiny = OrderedDict([("a.w", rand(3, 2).t()), ("b", rand(4).half()), ("c", torch.tensor(1.5))])
@@ -265,8 +277,12 @@ def main():
     small.a.register_buffer("scratch", torch.zeros(2), persistent=False)
     torch.save(small, "tiny_module.pt")  # a whole pickled nn.Module
 
-    ts = torch.jit.script(module_tree(sd))
+    # Half precision, as OpenAI distributes its TorchScript models.
+    half = OrderedDict((k, v.half()) for k, v in sd.items())
+    assert not half["visual.proj"].is_contiguous()
+    ts = torch.jit.script(module_tree(half))
     assert sorted(ts.state_dict().keys()) == sorted(sd.keys()), "TorchScript keys differ"
+    assert not ts.state_dict()["visual.proj"].is_contiguous()
     ts.save("torchscript.pt")
 
 

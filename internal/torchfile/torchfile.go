@@ -127,7 +127,6 @@ var storageTypes = map[string]dtype.DType{
 // unpickler resolves storages and rebuilds tensors while decoding.
 type unpickler struct {
 	storages map[string]*storage
-	legacy   bool
 }
 
 func newDecoder(u *unpickler) *pickle.Decoder {
@@ -434,7 +433,7 @@ func readLegacy(b []byte) (map[string]Tensor, error) {
 			return nil, fmt.Errorf("%w: big-endian legacy files are not supported", ErrFormat)
 		}
 	}
-	u := &unpickler{storages: make(map[string]*storage), legacy: true}
+	u := &unpickler{storages: make(map[string]*storage)}
 	root, err := next(newDecoder(u), "main")
 	if err != nil {
 		return nil, err

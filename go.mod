@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/nlpodyssey/spago v1.1.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.50.0
 	gonum.org/v1/gonum v0.17.0
 )
 

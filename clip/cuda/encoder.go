@@ -125,7 +125,14 @@ func NewImageEncoder(m *clip.Model, opts ...Option) (*Encoder, error) {
 
 // Device describes the GPU and libraries in use, e.g. "NVIDIA H100 80GB HBM3
 // (sm_90, driver 12040, cuBLAS 120401, NVRTC 12.4, cubin sm_90, float32)".
-func (e *Encoder) Device() string { return e.eng.describe() }
+func (e *Encoder) Device() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.eng == nil {
+		return "closed"
+	}
+	return e.eng.describe()
+}
 
 // Close frees the device memory. The Encoder cannot be used afterwards.
 func (e *Encoder) Close() error {

@@ -49,6 +49,8 @@
 // Without gradients, the forward pass runs on the parameters' float32
 // backing slices through internal/kernels, where every matrix product goes
 // through gonum's blas32 interface, with scratch memory reused across calls.
+// On an NVIDIA GPU, package clip/cuda runs the same image tower (binaries
+// built with -tags cuda); this package stays pure Go.
 // The text tower runs only up to the EOT token: under the causal mask this
 // gives the same embedding as a full-context pass at a fraction of the cost.
 //

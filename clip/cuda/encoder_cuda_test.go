@@ -1,0 +1,212 @@
+//go:build cuda && cgo
+
+package cuda
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/internal/numtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newEncoderOrSkip opens m on the GPU, or skips the test when this machine
+// has none: CI without a GPU stays green.
+func newEncoderOrSkip(t testing.TB, m *clip.Model, opts ...Option) *Encoder {
+	t.Helper()
+	enc, err := NewImageEncoder(m, opts...)
+	if err != nil {
+		if Available() != nil {
+			t.Skipf("no usable GPU: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close() })
+	return enc
+}
+
+var small = map[string]clip.Config{
+	"quickgelu": {EmbedDim: 32, Activation: clip.QuickGELU,
+		Vision: &clip.VisionConfig{ImageSize: 32, PatchSize: 8, Width: 64, Layers: 4, Heads: 4, MLPWidth: 256}},
+	// 10 tokens, 3 heads of 32: sizes that are not multiples of the warp.
+	"gelu odd": {EmbedDim: 24, Activation: clip.GELU,
+		Vision: &clip.VisionConfig{ImageSize: 48, PatchSize: 16, Width: 96, Layers: 3, Heads: 3, MLPWidth: 200}},
+}
+
+// closeRel is the parity bar: max abs difference ≤ rtol × ‖want‖.
+func closeRel(t *testing.T, want, got []float32, rtol float64, what string) {
+	t.Helper()
+	numtest.Close(t, want, got, 0, rtol*numtest.Norm(want), what)
+}
+
+func TestDeviceInfo(t *testing.T) {
+	m := randomModel(t, "quickgelu", small["quickgelu"], 1)
+	enc := newEncoderOrSkip(t, m)
+	t.Logf("device: %s", enc.Device())
+}
+
+func TestEncodeMatchesCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      clip.Config
+		images   int
+		maxBatch int
+	}{
+		{name: "quickgelu", cfg: small["quickgelu"], images: 5, maxBatch: 64},
+		{name: "gelu odd", cfg: small["gelu odd"], images: 3, maxBatch: 64},
+		{name: "split batches", cfg: small["quickgelu"], images: 7, maxBatch: 3},
+		{name: "B32", cfg: sizes["B32"], images: 3, maxBatch: 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.name, tc.cfg, 3)
+			enc := newEncoderOrSkip(t, m, WithMaxBatch(tc.maxBatch))
+			pix := randomPixels(tc.images, tc.cfg.Vision.ImageSize, 5)
+			got, err := enc.EncodeBatch(t.Context(), pix)
+			require.NoError(t, err)
+			require.Len(t, got, tc.images)
+			for i, p := range pix {
+				want, err := m.EncodePixels(p)
+				require.NoError(t, err)
+				closeRel(t, want, got[i], 1e-4, tc.name)
+			}
+			one, err := enc.EncodePixels(pix[0])
+			require.NoError(t, err)
+			closeRel(t, got[0], one, 1e-5, "batch of one")
+		})
+	}
+}
+
+// TestTF32Error measures what TF32 costs on B/32; the number goes in
+// BENCHMARKS.md. It only checks that the error stays small.
+func TestTF32Error(t *testing.T) {
+	m := randomModel(t, "B32", sizes["B32"], 3)
+	enc := newEncoderOrSkip(t, m, WithTF32())
+	pix := randomPixels(4, 224, 9)
+	got, err := enc.EncodeBatch(t.Context(), pix)
+	require.NoError(t, err)
+	worst := 0.0
+	for i, p := range pix {
+		want, err := m.EncodePixels(p)
+		require.NoError(t, err)
+		worst = max(worst, numtest.MaxAbsDiff(want, got[i])/numtest.Norm(want))
+	}
+	t.Logf("TF32: max |Δf|/‖f‖ = %.2e over %d images (float32 bar: 1e-4)", worst, len(pix))
+	assert.Less(t, worst, 1e-2)
+}
+
+// cpuSecondOrder is the oracle: the same quantities from a clip.Trace of
+// the CPU forward pass, summed in float64.
+func cpuSecondOrder(t *testing.T, m *clip.Model, pixels []float32, layer int, u []float32) (alpha, one, mu, emb []float32, sigmaPost float32, effects []float32) {
+	c := m.Config.Vision
+	T, H, N, L, d := c.Tokens(), c.Heads, c.MLPWidth, c.Layers, m.Config.EmbedDim
+	K := (L - 1 - layer) * H
+	var hk clip.Hooks
+	var tr clip.Trace
+	pts := []clip.Point{{Layer: layer, Site: clip.MLPPost}, {Site: clip.LNPostScale}}
+	for l := layer + 1; l < L; l++ {
+		pts = append(pts, clip.Point{Layer: l, Site: clip.AttnPattern}, clip.Point{Layer: l, Site: clip.LN1Scale}, clip.Point{Layer: l, Site: clip.LN1Mean})
+	}
+	tr.Keep(&hk, pts...)
+	emb, err := m.RunPixels(t.Context(), pixels, &hk)
+	require.NoError(t, err)
+	at := func(p clip.Point) []float32 {
+		a, ok := tr.At(p)
+		require.True(t, ok, "%v", p)
+		return a.Data
+	}
+	p := at(pts[0])
+	sigmaPost = at(pts[1])[0]
+	alpha, one, mu = make([]float32, N*K), make([]float32, K), make([]float32, K)
+	for l := layer + 1; l < L; l++ {
+		A := at(clip.Point{Layer: l, Site: clip.AttnPattern})
+		sig := at(clip.Point{Layer: l, Site: clip.LN1Scale})
+		mean := at(clip.Point{Layer: l, Site: clip.LN1Mean})
+		for h := range H {
+			k := (l-layer-1)*H + h
+			var s1, s2 float64
+			for tt := range T {
+				w := float64(A[h*T*T+tt]) / float64(sig[tt])
+				s1 += w
+				s2 += w * float64(mean[tt])
+			}
+			one[k], mu[k] = float32(s1), float32(s2)
+			for n := range N {
+				var s float64
+				for tt := range T {
+					s += float64(A[h*T*T+tt]) * float64(p[tt*N+n]) / float64(sig[tt])
+				}
+				alpha[n*K+k] = float32(s)
+			}
+		}
+	}
+	if u != nil {
+		norm := numtest.Norm(emb)
+		scale := 100 / (norm * float64(sigmaPost))
+		effects = make([]float32, N*d)
+		for n := range N {
+			for j := range d {
+				var s float64
+				for k := range K {
+					s += float64(alpha[n*K+k]) * float64(u[(n*K+k)*d+j])
+				}
+				effects[n*d+j] = float32(scale * s)
+			}
+		}
+	}
+	return alpha, one, mu, emb, sigmaPost, effects
+}
+
+func TestSecondOrderMatchesTrace(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    clip.Config
+		layer  int
+		images int
+		withU  bool
+	}{
+		{name: "quickgelu", cfg: small["quickgelu"], layer: 1, images: 3, withU: true},
+		{name: "gelu odd", cfg: small["gelu odd"], layer: 0, images: 2, withU: true},
+		{name: "last layer", cfg: small["quickgelu"], layer: 3, images: 2},
+		{name: "B32", cfg: sizes["B32"], layer: 9, images: 2, withU: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.name, tc.cfg, 3)
+			enc := newEncoderOrSkip(t, m)
+			c := tc.cfg.Vision
+			N, K, d := c.MLPWidth, (c.Layers-1-tc.layer)*c.Heads, tc.cfg.EmbedDim
+			var u []float32
+			var uv *UVectors
+			if tc.withU {
+				r := rand.New(rand.NewPCG(4, 4))
+				u = make([]float32, N*K*d)
+				for i := range u {
+					u[i] = float32(r.NormFloat64())
+				}
+				var err error
+				uv, err = enc.UploadU(tc.layer, u)
+				require.NoError(t, err)
+				defer uv.Free()
+			}
+			pix := randomPixels(tc.images, c.ImageSize, 8)
+			so, err := enc.SecondOrder(t.Context(), pix, tc.layer, uv)
+			require.NoError(t, err)
+			require.Equal(t, K, so.K)
+			for b, p := range pix {
+				alpha, one, mu, emb, sp, eff := cpuSecondOrder(t, m, p, tc.layer, u)
+				closeRel(t, alpha, so.Alpha[b*N*K:(b+1)*N*K], 1e-4, "alpha")
+				closeRel(t, one, so.One[b*K:(b+1)*K], 1e-4, "one")
+				closeRel(t, mu, so.Mu[b*K:(b+1)*K], 1e-4, "mu")
+				closeRel(t, emb, so.Emb[b*d:(b+1)*d], 1e-4, "embedding")
+				assert.InDelta(t, sp, so.SigmaPost[b], 1e-4*float64(sp))
+				assert.InDelta(t, numtest.Norm(emb), float64(so.Norm[b]), 1e-4*numtest.Norm(emb))
+				if tc.withU {
+					closeRel(t, eff, so.Effects[b*N*d:(b+1)*N*d], 1e-4, "effects")
+				}
+			}
+			assert.False(t, math.IsNaN(float64(so.Norm[0])))
+		})
+	}
+}

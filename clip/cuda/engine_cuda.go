@@ -1,0 +1,304 @@
+//go:build cuda && cgo
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/neuronlens/neuronlens/clip"
+	cu "github.com/neuronlens/neuronlens/internal/cuda"
+)
+
+const built = true
+
+// blockWeights are one residual block's parameters on the device, in the
+// checkpoint's row-major layout.
+type blockWeights struct {
+	ln1W, ln1B, inW, inB, outW, outB, ln2W, ln2B, fcW, fcB, projW, projB cu.Ptr
+}
+
+// buffers are the activations of one device batch of up to capacity images.
+type buffers struct {
+	capacity                     int
+	pix, patches, conv           cu.Ptr // [B,3,S,S], [B*P, 3p²], [B*P, D]
+	x, h, z                      cu.Ptr // [B*T, D]: residual, LayerNorm output, heads' concatenation
+	qkv                          cu.Ptr // [B*T, 3D]
+	scores                       cu.Ptr // [B, H, T, T]
+	hidden                       cu.Ptr // [B*T, N]
+	mean, sigma                  cu.Ptr // [B*T] ln_1 statistics of the current block
+	pooled                       cu.Ptr // [B, D] ln_post(x[:, 0])
+	muPost, sigmaPost, emb       cu.Ptr // [B], [B], [B, d]
+	qPtr, kPtr, vPtr, sPtr, zPtr cu.Ptr // [B*H] device addresses for the batched attention products
+	all                          []cu.Buffer
+}
+
+// lensBuffers keep the traces of one layer for a device batch.
+type lensBuffers struct {
+	layer, capacity int
+	p               cu.Ptr // [B, T, N] MLP post-activations of the layer
+	w               cu.Ptr // [B, T, K] A[0,t]/σ1[t] per later (l', h)
+	one, mu         cu.Ptr // [B, K]
+	alpha           cu.Ptr // [B, N, K]
+	effects         cu.Ptr // [B, N, d], allocated on first use
+	all             []cu.Buffer
+}
+
+// engine is the image tower on one GPU.
+type engine struct {
+	c   *cu.Context
+	m   *clip.Model
+	cfg config
+
+	S, p, P, T, D, H, dh, N, L, d int
+	act                           int
+
+	conv1, cls, pos, lnPreW, lnPreB, lnPostW, lnPostB, proj cu.Ptr
+	blocks                                                  []blockWeights
+	weights                                                 []cu.Buffer
+
+	buf  *buffers
+	lens *lensBuffers
+}
+
+// newEngine opens the device and uploads m's image tower; a nil m only
+// opens the device (for Available).
+func newEngine(m *clip.Model, cfg config) (*engine, error) {
+	c, err := cu.Open(cu.Options{Device: cfg.device, TF32: cfg.tf32})
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{c: c, m: m, cfg: cfg}
+	if m == nil {
+		return e, nil
+	}
+	v := m.Config.Vision
+	e.S, e.p, e.T, e.D, e.H, e.N, e.L, e.d = v.ImageSize, v.PatchSize, v.Tokens(), v.Width, v.Heads, v.MLPWidth, v.Layers, m.Config.EmbedDim
+	e.P, e.dh = e.T-1, e.D/e.H
+	e.act = 1
+	if m.Config.Activation == clip.GELU {
+		e.act = 2
+	}
+	defer c.Bind()()
+	vt := m.Visual
+	e.conv1, e.cls, e.pos = e.put(vt.Conv1.Data().F32()), e.put(vt.ClassEmbedding.Data().F32()), e.put(vt.PositionalEmbedding.Data().F32())
+	e.lnPreW, e.lnPreB = e.put(vt.LNPre.W.Data().F32()), e.put(vt.LNPre.B.Data().F32())
+	e.lnPostW, e.lnPostB = e.put(vt.LNPost.W.Data().F32()), e.put(vt.LNPost.B.Data().F32())
+	e.proj = e.put(vt.Proj.Data().F32())
+	for _, b := range vt.Blocks {
+		e.blocks = append(e.blocks, blockWeights{
+			ln1W: e.put(b.LN1.W.Data().F32()), ln1B: e.put(b.LN1.B.Data().F32()),
+			inW: e.put(b.Attn.InProj.W.Data().F32()), inB: e.put(b.Attn.InProj.B.Data().F32()),
+			outW: e.put(b.Attn.OutProj.W.Data().F32()), outB: e.put(b.Attn.OutProj.B.Data().F32()),
+			ln2W: e.put(b.LN2.W.Data().F32()), ln2B: e.put(b.LN2.B.Data().F32()),
+			fcW: e.put(b.MLP.CFC.W.Data().F32()), fcB: e.put(b.MLP.CFC.B.Data().F32()),
+			projW: e.put(b.MLP.CProj.W.Data().F32()), projB: e.put(b.MLP.CProj.B.Data().F32()),
+		})
+	}
+	if err := c.Sync(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("clip/cuda: uploading the image tower: %w", err)
+	}
+	return e, nil
+}
+
+// put uploads x into a new device buffer kept for the engine's life.
+func (e *engine) put(x []float32) cu.Ptr {
+	b := e.c.Alloc(len(x))
+	e.c.Upload(b.Ptr, x)
+	e.weights = append(e.weights, b)
+	return b.Ptr
+}
+
+func (e *engine) describe() string {
+	c := e.c
+	prec := "float32"
+	if c.TF32 {
+		prec = "TF32 products"
+	}
+	return fmt.Sprintf("%s (sm_%d%d, driver %d, cuBLAS %d, NVRTC %s, %s, %s)",
+		c.Name, c.Major, c.Minor, c.Driver, c.BLASVersion, c.NVRTCVersion, c.Code, prec)
+}
+
+func (e *engine) close() error { return e.c.Close() }
+
+func (e *engine) upload(x []float32) (cu.Buffer, error) {
+	defer e.c.Bind()()
+	b := e.c.Alloc(len(x))
+	e.c.Upload(b.Ptr, x)
+	return b, e.c.Sync()
+}
+
+func (e *engine) free(b cu.Buffer) {
+	defer e.c.Bind()()
+	e.c.Free(b)
+}
+
+// alloc returns a new device buffer of n floats, recorded in list.
+func (e *engine) alloc(list *[]cu.Buffer, n int) cu.Ptr {
+	b := e.c.Alloc(n)
+	*list = append(*list, b)
+	return b.Ptr
+}
+
+// ensure sizes the activation buffers for B images, keeping them when
+// they are large enough.
+func (e *engine) ensure(B int) {
+	if e.buf != nil && e.buf.capacity >= B {
+		return
+	}
+	if e.buf != nil {
+		for _, b := range e.buf.all {
+			e.c.Free(b)
+		}
+	}
+	B = max(B, min(e.cfg.maxBatch, 2*B))
+	S, P, T, D, H, N, pp := e.S, e.P, e.T, e.D, e.H, e.N, e.p*e.p
+	s := &buffers{capacity: B}
+	a := func(n int) cu.Ptr { return e.alloc(&s.all, n) }
+	s.pix, s.patches, s.conv = a(B*3*S*S), a(B*P*3*pp), a(B*P*D)
+	s.x, s.h, s.z = a(B*T*D), a(B*T*D), a(B*T*D)
+	s.qkv, s.scores, s.hidden = a(B*T*3*D), a(B*H*T*T), a(B*T*N)
+	s.mean, s.sigma = a(B*T), a(B*T)
+	s.pooled, s.muPost, s.sigmaPost, s.emb = a(B*D), a(B), a(B), a(B*e.d)
+	// Addresses of the per-(image, head) operands, index i = b*H + h; a
+	// smaller batch uses a prefix.
+	n := B * H
+	q, k, v, sc, z := make([]cu.Ptr, n), make([]cu.Ptr, n), make([]cu.Ptr, n), make([]cu.Ptr, n), make([]cu.Ptr, n)
+	for b := range B {
+		for h := range H {
+			i := b*H + h
+			q[i] = s.qkv.Add(b*T*3*D + h*e.dh)
+			k[i] = q[i].Add(D)
+			v[i] = q[i].Add(2 * D)
+			sc[i] = s.scores.Add(i * T * T)
+			z[i] = s.z.Add(b*T*D + h*e.dh)
+		}
+	}
+	for _, arr := range []struct {
+		dst *cu.Ptr
+		src []cu.Ptr
+	}{{&s.qPtr, q}, {&s.kPtr, k}, {&s.vPtr, v}, {&s.sPtr, sc}, {&s.zPtr, z}} {
+		*arr.dst = a(2 * n)
+		e.c.UploadPtrs(*arr.dst, arr.src)
+	}
+	e.buf = s
+}
+
+// ensureLens sizes the trace buffers of layer for the current capacity.
+func (e *engine) ensureLens(layer int, effects bool) *lensBuffers {
+	B := e.buf.capacity
+	if l := e.lens; l != nil && (l.layer != layer || l.capacity != B) {
+		for _, b := range l.all {
+			e.c.Free(b)
+		}
+		e.lens = nil
+	}
+	if e.lens == nil {
+		K := (e.L - 1 - layer) * e.H
+		l := &lensBuffers{layer: layer, capacity: B}
+		a := func(n int) cu.Ptr { return e.alloc(&l.all, n) }
+		l.p, l.w, l.one, l.mu, l.alpha = a(B*e.T*e.N), a(B*e.T*K), a(B*K), a(B*K), a(B*e.N*K)
+		e.lens = l
+	}
+	if effects && e.lens.effects == 0 {
+		e.lens.effects = e.alloc(&e.lens.all, B*e.N*e.d)
+	}
+	return e.lens
+}
+
+// grid returns the number of 256-thread blocks for n elements of a
+// grid-stride kernel.
+func grid(n int) int { return max(1, min((n+255)/256, 1<<16)) }
+
+const eps = float32(1e-5)
+
+// forward runs the image tower on pixels (B images, each [3, S, S]) and,
+// with req, the lens of req.layer, downloading the results into r.
+func (e *engine) forward(pixels [][]float32, req *lensRequest, r *batchResult) error {
+	c := e.c
+	defer c.Bind()()
+	B := len(pixels)
+	e.ensure(B)
+	s := e.buf
+	var lb *lensBuffers
+	K := 0
+	if req != nil {
+		lb = e.ensureLens(req.layer, req.u != nil)
+		K = (e.L - 1 - req.layer) * e.H
+	}
+	S, p, P, T, D, H, dh, N := e.S, e.p, e.P, e.T, e.D, e.H, e.dh, e.N
+	BT, pp := B*T, p*p
+	for b, px := range pixels {
+		c.Upload(s.pix.Add(b*3*S*S), px)
+	}
+
+	// Embedding: patches·Conv1ᵀ, class token, positions, ln_pre.
+	c.Launch("patchify", grid(B*P*3*pp), 1, 256, s.pix, s.patches, B, S, p)
+	c.Gemm(linear(B*P, 3*pp, D), 1, s.patches, e.conv1, 0, s.conv) // [B*P, D]
+	c.Launch("embed", grid(BT*D), 1, 256, s.conv, e.cls, e.pos, s.x, B, T, D)
+	c.Launch("layernorm", BT, 1, 256, s.x, int64(D), cu.Ptr(0), s.x, int64(D), e.lnPreW, e.lnPreB, cu.Ptr(0), cu.Ptr(0), D, eps)
+
+	var pending cu.Ptr // c_proj bias of the previous block, not yet added to x
+	for l, w := range e.blocks {
+		// x = x + OutProj(softmax(QKᵀ/√dh)·V), Q, K, V from InProj(LN1(x)).
+		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), pending, s.h, int64(D), w.ln1W, w.ln1B, s.mean, s.sigma, D, eps)
+		c.Gemm(linear(BT, D, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D]
+		c.Launch("bias_act", grid(3*D), min(BT, 65535), 256, s.qkv, w.inB, BT, 3*D, 0)
+		c.GemmBatched(cu.RowMajor{TransB: true, M: T, N: T, K: dh, Lda: 3 * D, Ldb: 3 * D, Ldc: T},
+			B*H, float32(1/math.Sqrt(float64(dh))), s.qPtr, s.kPtr, 0, s.sPtr) // [B, H, T, T]
+		c.Launch("softmax_rows", (B*H*T+7)/8, 1, 256, s.scores, B*H*T, T)
+		if lb != nil && l > req.layer {
+			c.Launch("lens_gather", B*H, 1, 128, s.scores, s.sigma, s.mean, lb.w, lb.one, lb.mu, B, H, T, K, (l-req.layer-1)*H)
+		}
+		c.GemmBatched(cu.RowMajor{M: T, N: dh, K: T, Lda: T, Ldb: 3 * D, Ldc: D},
+			B*H, 1, s.sPtr, s.vPtr, 0, s.zPtr) // [B*T, D]
+		c.Gemm(linear(BT, D, D), 1, s.z, w.outW, 1, s.x) // x += z·Woutᵀ; bias added by ln_2
+
+		// x = x + CProj(act(CFC(LN2(x)))).
+		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), w.outB, s.h, int64(D), w.ln2W, w.ln2B, cu.Ptr(0), cu.Ptr(0), D, eps)
+		c.Gemm(linear(BT, D, N), 1, s.h, w.fcW, 0, s.hidden) // [B*T, N]
+		c.Launch("bias_act", grid(N), min(BT, 65535), 256, s.hidden, w.fcB, BT, N, e.act)
+		if lb != nil && l == req.layer {
+			c.Copy(lb.p, s.hidden, BT*N)
+		}
+		c.Gemm(linear(BT, N, D), 1, s.hidden, w.projW, 1, s.x) // x += hidden·Wprojᵀ; bias added by the next LayerNorm
+		pending = w.projB
+	}
+
+	// f = ln_post(x[:, 0])·proj.
+	c.Launch("layernorm", B, 1, 256, s.x, int64(T*D), pending, s.pooled, int64(D), e.lnPostW, e.lnPostB, s.muPost, s.sigmaPost, D, eps)
+	c.Gemm(cu.RowMajor{M: B, N: e.d, K: D, Lda: D, Ldb: e.d, Ldc: e.d}, 1, s.pooled, e.proj, 0, s.emb) // [B, d]
+
+	if lb != nil && K > 0 {
+		// α_b [N, K] = p_bᵀ [N, T] · w_b [T, K], one product per image.
+		c.GemmStrided(cu.RowMajor{TransA: true, M: N, N: K, K: T, Lda: N, Ldb: K, Ldc: K},
+			B, 1, lb.p, T*N, lb.w, T*K, 0, lb.alpha, N*K)
+		if u := req.u; u != nil {
+			// φ[b, n, :] = Σ_k α[b, n, k] u[n, k, :]: per neuron, [B, K]·[K, d].
+			c.GemmStrided(cu.RowMajor{M: B, N: e.d, K: K, Lda: N * K, Ldb: e.d, Ldc: N * e.d},
+				N, 1, lb.alpha, K, u.buf.Ptr, K*e.d, 0, lb.effects, e.d)
+			c.Launch("effect_scale", grid(N*e.d), B, 256, lb.effects, s.emb, s.sigmaPost, int64(N*e.d), e.d)
+			c.Download(r.effects, lb.effects)
+		}
+		c.Download(r.alpha, lb.alpha)
+		c.Download(r.one, lb.one)
+		c.Download(r.mu, lb.mu)
+	}
+	if lb != nil && K == 0 {
+		clear(r.effects)
+	}
+	c.Download(r.emb, s.emb)
+	c.Download(r.muPost, s.muPost)
+	c.Download(r.sigmaPost, s.sigmaPost)
+	if err := c.Sync(); err != nil {
+		return fmt.Errorf("clip/cuda: forward pass: %w", err)
+	}
+	return nil
+}
+
+// linear is the row-major product of x [rows, in] with a weight W [out, in]
+// transposed, the layout of nn.Linear: y [rows, out] = x·Wᵀ.
+func linear(rows, in, out int) cu.RowMajor {
+	return cu.RowMajor{TransB: true, M: rows, N: out, K: in, Lda: in, Ldb: in, Ldc: out}
+}

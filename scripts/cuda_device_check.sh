@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# cuda_device_check.sh: the GPU checks of clip/cuda, run from the repository
+# root on a machine with an NVIDIA GPU, its driver, CUDA libraries (system or
+# pip's nvidia-* wheels) and PyTorch, but no Go toolchain.
+#
+# The Go test binary is built beforehand, where Go is:
+#
+#   CGO_ENABLED=1 go test -c -tags cuda -o .devbin/cuda.test ./clip/cuda
+#
+# Steps (logs in $OUT, default ./out): (1) GPU and library discovery,
+# (2) the tests (GPU vs CPU parity), (3) the benchmarks, (4) PyTorch: the
+# same random ViT-B/32 checked against ours, then its speed, and the ratios.
+# Each step has its own timeout; the whole stays under 6 minutes.
+#
+#   scripts/cuda_device_check.sh [--dry]    # --dry: steps 1 and 2 only
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+BIN=.devbin/cuda.test
+start=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
+
+step "1. GPU and libraries" | tee "$OUT/summary.txt"
+{
+  nvidia-smi || echo "nvidia-smi failed"
+  ldconfig -p | grep -E 'libcuda\.so|libcublas\.so|libnvrtc\.so' || true
+} > "$OUT/gpu.txt" 2>&1
+head -20 "$OUT/gpu.txt"
+dirs=""
+add() { case ":$dirs:" in *":$1:"*) ;; *) [ -d "$1" ] && dirs="${dirs:+$dirs:}$1" ;; esac; }
+for py in python3 python; do
+  if command -v $py >/dev/null; then
+    for d in $($py - <<'PY' 2>/dev/null
+import site, glob, os, sys
+roots = set(site.getsitepackages() + [site.getusersitepackages()] + [p for p in sys.path if p.endswith("-packages")])
+for r in roots:
+    for lib in ("cublas", "cuda_nvrtc", "cuda_runtime"):
+        for d in glob.glob(os.path.join(r, "nvidia", lib, "lib")):
+            print(d)
+PY
+    ); do add "$d"; done
+    break
+  fi
+done
+for d in /usr/local/cuda/lib64 /usr/local/cuda*/lib64 /usr/local/cuda*/targets/x86_64-linux/lib; do add "$d"; done
+export NEURONLENS_CUDA_LIBS="$dirs"
+export LD_LIBRARY_PATH="${dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "NEURONLENS_CUDA_LIBS=$NEURONLENS_CUDA_LIBS" | tee -a "$OUT/summary.txt"
+for d in ${dirs//:/ }; do ls "$d" | grep -E 'libcublas\.so|libnvrtc' | sed "s|^|  $d/|"; done | tee -a "$OUT/gpu.txt"
+
+if [ ! -x "$BIN" ]; then
+  echo "missing $BIN: build it with CGO_ENABLED=1 go test -c -tags cuda -o $BIN ./clip/cuda" | tee -a "$OUT/summary.txt"
+  exit 2
+fi
+
+step "2. tests: GPU against CPU" | tee -a "$OUT/summary.txt"
+timeout 150 "$BIN" -test.v -test.count=1 -test.timeout=140s -test.run 'Test' > "$OUT/test.txt" 2>&1
+rc=$?
+grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|device:|TF32|Error|error|skip|SKIP' "$OUT/test.txt" | grep -v '=== RUN' | head -60 | tee -a "$OUT/summary.txt"
+echo "tests rc=$rc" | tee -a "$OUT/summary.txt"
+[ "${1:-}" = "--dry" ] && exit $rc
+
+step "3. benchmarks" | tee -a "$OUT/summary.txt"
+timeout 150 "$BIN" -test.run '^$' -test.bench . -test.benchtime=1s -test.timeout=145s > "$OUT/bench.txt" 2>&1
+echo "bench rc=$?" | tee -a "$OUT/summary.txt"
+grep -E 'Benchmark|FAIL|panic|skip' "$OUT/bench.txt" | tee -a "$OUT/summary.txt"
+
+step "4. PyTorch: same weights, then speed" | tee -a "$OUT/summary.txt"
+EXP=$(mktemp -d)
+timeout 60 env NEURONLENS_EXPORT="$EXP" "$BIN" -test.run 'TestExportForTorch' -test.v > "$OUT/export.txt" 2>&1
+echo "export rc=$?" | tee -a "$OUT/summary.txt"
+left=$(( 340 - ($(date +%s) - start) ))
+secs=2
+[ $left -lt 120 ] && secs=1
+timeout $(( left > 30 ? left : 30 )) python3 scripts/torch_bench.py --export "$EXP" --bench --seconds $secs \
+  --json "$OUT/torch.json" --go-bench "$OUT/bench.txt" > "$OUT/torch.txt" 2>&1
+echo "torch rc=$?" | tee -a "$OUT/summary.txt"
+cat "$OUT/torch.txt" | tail -30 | tee -a "$OUT/summary.txt"
+rm -rf "$EXP"
+step "done" | tee -a "$OUT/summary.txt"

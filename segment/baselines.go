@@ -77,16 +77,92 @@ func TextSpanPoints(layers []int) []clip.Point {
 // image. It returns an error if a point is missing or a layer is out of
 // range, and panics if len(v) is not m's embedding dimension.
 func TextSpanMap(m *clip.Model, tr *clip.Trace, layers []int, v []float32) ([]float32, error) {
+	w, err := newSpanWeights(m, layers, v)
+	if err != nil {
+		return nil, err
+	}
+	return w.apply(m, tr)
+}
+
+// spanWeights is the image-independent part of [TextSpanMap] for one
+// direction v: per block, s^{l,h} [H, D], r^{l,h}·b_V^h [H] and g·b_O.
+type spanWeights struct {
+	layers []int
+	s      [][]float64 // per layer, [H*D]
+	bv     [][]float64 // per layer, [H]
+	gbo    []float64   // per layer
+	sumG   float64     // Σ g
+	betaU  float64     // β·(proj v)
+}
+
+func newSpanWeights(m *clip.Model, layers []int, v []float32) (*spanWeights, error) {
 	c := m.Config.Vision
 	vt := m.Visual
 	if vt == nil {
 		return nil, fmt.Errorf("segment: model has no image tower")
 	}
-	D, H, T, d := c.Width, c.Heads, c.Tokens(), m.Config.EmbedDim
+	D, H, d := c.Width, c.Heads, m.Config.EmbedDim
 	if len(v) != d {
 		panic(fmt.Sprintf("segment: TextSpanMap: direction of %d values, want %d", len(v), d))
 	}
 	dh := D / H
+	// g = γ ⊙ (proj v) [D]; proj is [D, d].
+	proj := vt.Proj.Data().F32()
+	gamma, beta := vt.LNPost.W.Data().F32(), vt.LNPost.B.Data().F32()
+	w := &spanWeights{layers: layers}
+	g := make([]float64, D)
+	for j := range D {
+		var u float64
+		for k, pv := range proj[j*d : (j+1)*d] {
+			u += float64(pv) * float64(v[k])
+		}
+		g[j] = float64(gamma[j]) * u
+		w.sumG += g[j]
+		w.betaU += float64(beta[j]) * u
+	}
+	r := make([]float64, D)
+	for _, l := range layers {
+		if l < 0 || l >= c.Layers {
+			return nil, fmt.Errorf("segment: TextSpanMap: layer %d out of 0..%d", l, c.Layers-1)
+		}
+		b := vt.Blocks[l]
+		wo := b.Attn.OutProj.W.Data().F32() // [D, D] (out, in)
+		bo := b.Attn.OutProj.B.Data().F32()
+		win := b.Attn.InProj.W.Data().F32() // [3D, D]; values are rows 2D..3D
+		bin := b.Attn.InProj.B.Data().F32()
+		// r = W_Oᵀ g (all heads at once: r[h*dh+i] = Σ_j W_O[j, h*dh+i] g_j).
+		clear(r)
+		var gbo float64
+		for j := range D {
+			gj := g[j]
+			gbo += gj * float64(bo[j])
+			for i, x := range wo[j*D : (j+1)*D] {
+				r[i] += float64(x) * gj
+			}
+		}
+		// s^h = (W_V^h)ᵀ r^h and the value-bias term r^h·b_V^h.
+		s := make([]float64, H*D)
+		bv := make([]float64, H)
+		for h := range H {
+			sh := s[h*D : (h+1)*D]
+			for i := range dh {
+				ri := r[h*dh+i]
+				row := 2*D + h*dh + i
+				bv[h] += ri * float64(bin[row])
+				for k, x := range win[row*D : (row+1)*D] {
+					sh[k] += float64(x) * ri
+				}
+			}
+		}
+		w.s, w.bv, w.gbo = append(w.s, s), append(w.bv, bv), append(w.gbo, gbo)
+	}
+	return w, nil
+}
+
+// apply evaluates the map on one traced image.
+func (w *spanWeights) apply(m *clip.Model, tr *clip.Trace) ([]float32, error) {
+	c := m.Config.Vision
+	D, H, T := c.Width, c.Heads, c.Tokens()
 	K := float64(2*c.Layers + 1)
 	mu, ok1 := tr.At(clip.Point{Site: clip.LNPostMean})
 	sig, ok2 := tr.At(clip.Point{Site: clip.LNPostScale})
@@ -94,82 +170,30 @@ func TextSpanMap(m *clip.Model, tr *clip.Trace, layers []int, v []float32) ([]fl
 		return nil, fmt.Errorf("segment: TextSpanMap: the trace lacks ln_post statistics")
 	}
 	sigma := float64(sig.Data[0])
-	// g = γ ⊙ (proj v) [D]; proj is [D, d].
-	proj := vt.Proj.Data().F32()
-	gamma, beta := vt.LNPost.W.Data().F32(), vt.LNPost.B.Data().F32()
-	g := make([]float64, D)
-	u := make([]float64, D)
-	for j := range D {
-		var s float64
-		for k, pv := range proj[j*d : (j+1)*d] {
-			s += float64(pv) * float64(v[k])
-		}
-		u[j] = s
-		g[j] = float64(gamma[j]) * s
-	}
-	var sumG, betaU float64
-	for j := range D {
-		sumG += g[j]
-		betaU += float64(beta[j]) * u[j]
-	}
 	// Per (l, t, h): (−μ Σg/σ + β·u)/(KTH); per (l, t), summed over heads: H times that.
-	perLayer := (-float64(mu.Data[0])*sumG/sigma + betaU) / (K * float64(T))
-
+	perLayer := (-float64(mu.Data[0])*w.sumG/sigma + w.betaU) / (K * float64(T))
 	grid := make([]float64, T-1)
-	r := make([]float64, D)
-	s := make([]float64, D*H) // s^h at [h*D:(h+1)*D]
 	xhat := make([]float64, D)
-	bv := make([]float64, H)
-	for _, l := range layers {
-		if l < 0 || l >= c.Layers {
-			return nil, fmt.Errorf("segment: TextSpanMap: layer %d out of 0..%d", l, c.Layers-1)
-		}
+	for li, l := range w.layers {
 		var acts [4]*clip.Act
 		for i, site := range textSpanSites {
-			a, ok := tr.At(clip.Point{Layer: l, Site: site})
+			p := clip.Point{Layer: l, Site: site}
+			a, ok := tr.At(p)
 			if !ok {
-				return nil, fmt.Errorf("segment: TextSpanMap: the trace lacks %v", clip.Point{Layer: l, Site: site})
+				return nil, fmt.Errorf("segment: TextSpanMap: the trace lacks %v", p)
 			}
 			acts[i] = a
 		}
 		resid, lnMean, lnScale, pattern := acts[0].Data, acts[1].Data, acts[2].Data, acts[3].Data
-		b := vt.Blocks[l]
-		wo := b.Attn.OutProj.W.Data().F32() // [D, D] (out, in)
-		bo := b.Attn.OutProj.B.Data().F32()
-		win := b.Attn.InProj.W.Data().F32() // [3D, D]; values are rows 2D..3D
-		bin := b.Attn.InProj.B.Data().F32()
+		b := m.Visual.Blocks[l]
 		g1, b1 := b.LN1.W.Data().F32(), b.LN1.B.Data().F32()
-		// r = W_Oᵀ g (all heads at once: r[h*dh+i] = Σ_j W_O[j, h*dh+i] g_j).
-		clear(r)
-		var gbo float64
-		for j := range D {
-			gj := g[j]
-			gbo += gj * float64(bo[j])
-			row := wo[j*D : (j+1)*D]
-			for i, w := range row {
-				r[i] += float64(w) * gj
-			}
-		}
-		// s^h = (W_V^h)ᵀ r^h and the value-bias term r^h·b_V^h.
-		clear(s)
-		for h := range H {
-			sh := s[h*D : (h+1)*D]
-			bv[h] = 0
-			for i := range dh {
-				ri := r[h*dh+i]
-				row := 2*D + h*dh + i
-				bv[h] += ri * float64(bin[row])
-				for k, w := range win[row*D : (row+1)*D] {
-					sh[k] += float64(w) * ri
-				}
-			}
-		}
-		constant := gbo/(float64(T)*sigma) + perLayer
+		s, bv := w.s[li], w.bv[li]
+		constant := w.gbo[li]/(float64(T)*sigma) + perLayer
 		for t := 1; t < T; t++ {
 			x := resid[t*D : (t+1)*D]
-			m, inv := float64(lnMean[t]), 1/float64(lnScale[t])
+			mt, inv := float64(lnMean[t]), 1/float64(lnScale[t])
 			for k := range D {
-				xhat[k] = float64(g1[k])*(float64(x[k])-m)*inv + float64(b1[k])
+				xhat[k] = float64(g1[k])*(float64(x[k])-mt)*inv + float64(b1[k])
 			}
 			var sum float64
 			for h := range H {

@@ -95,6 +95,7 @@ type Segmenter struct {
 	mu       sync.Mutex
 	selected map[int][]Neuron // per class
 	random   map[int][]Neuron
+	spans    map[int]*spanWeights
 }
 
 // New returns a segmenter. dirs must hold the directions of every layer the
@@ -115,7 +116,7 @@ func New(m *clip.Model, cls *clip.Classifier, dirs Directions, opts ...Option) (
 	for _, o := range opts {
 		o(&c)
 	}
-	s := &Segmenter{model: m, cls: cls, dirs: dirs, cfg: c, selected: map[int][]Neuron{}, random: map[int][]Neuron{}}
+	s := &Segmenter{model: m, cls: cls, dirs: dirs, cfg: c, selected: map[int][]Neuron{}, random: map[int][]Neuron{}, spans: map[int]*spanWeights{}}
 	for _, me := range c.methods {
 		if me >= NumMethods {
 			return nil, fmt.Errorf("segment: unknown method %v", me)
@@ -193,41 +194,64 @@ func (s *Segmenter) Segment(ctx context.Context, img image.Image, class int) (*R
 // the classifier's prediction. One forward pass serves every method. It
 // returns the model's errors and an error for a class out of range.
 func (s *Segmenter) SegmentPixels(ctx context.Context, pixels []float32, class int) (*Result, error) {
-	m := s.model
-	vc := m.Config.Vision
-	T, N, H := vc.Tokens(), vc.MLPWidth, vc.Heads
-	S, g := vc.ImageSize, vc.ImageSize/vc.PatchSize
 	if class >= len(s.cls.Classes) {
 		return nil, fmt.Errorf("segment: class %d of %d", class, len(s.cls.Classes))
 	}
+	var hk clip.Hooks
+	var tr clip.Trace
+	tr.Keep(&hk, s.Points()...)
+	emb, err := s.model.RunPixels(ctx, pixels, &hk)
+	if err != nil {
+		return nil, err
+	}
+	return s.SegmentTrace(&tr, emb, class)
+}
+
+// Points returns the trace points the chosen methods read.
+func (s *Segmenter) Points() []clip.Point {
+	vc := s.model.Config.Vision
 	var pts []clip.Point
 	if s.run[SecondOrder] || s.run[Random] {
 		for _, l := range s.cfg.layers {
 			pts = append(pts, clip.Point{Layer: l, Site: clip.MLPPost})
 		}
 	}
-	last := clip.Point{Layer: vc.Layers - 1, Site: clip.AttnPattern}
 	if s.run[RawAttention] {
-		pts = append(pts, last)
+		pts = append(pts, clip.Point{Layer: vc.Layers - 1, Site: clip.AttnPattern})
 	}
 	if s.run[TextSpan] {
 		pts = append(pts, TextSpanPoints(s.span)...)
 	}
-	var hk clip.Hooks
-	var tr clip.Trace
-	tr.Keep(&hk, pts...)
-	emb, err := m.RunPixels(ctx, pixels, &hk)
-	if err != nil {
-		return nil, err
+	return pts
+}
+
+// SegmentTrace makes the heatmaps from a forward pass the caller ran: tr
+// holds at least [Segmenter.Points] and emb [d] is the pass's embedding f(I)
+// (used only to predict the class when class < 0). It lets a segmentation
+// share a pass with other hooks. It returns an error for a class out of
+// range or a trace that lacks a point.
+func (s *Segmenter) SegmentTrace(tr *clip.Trace, emb []float32, class int) (*Result, error) {
+	if class >= len(s.cls.Classes) {
+		return nil, fmt.Errorf("segment: class %d of %d", class, len(s.cls.Classes))
 	}
+	m := s.model
+	vc := m.Config.Vision
+	T, N, H := vc.Tokens(), vc.MLPWidth, vc.Heads
+	S, g := vc.ImageSize, vc.ImageSize/vc.PatchSize
+	last := clip.Point{Layer: vc.Layers - 1, Site: clip.AttnPattern}
 	res := &Result{Class: class}
 	if class < 0 {
 		res.Class, res.Predicted = s.cls.Predict(emb), true
 	}
 	row := s.cls.Weights[res.Class*s.cls.Dim : (res.Class+1)*s.cls.Dim]
 	acts := map[int][]float32{}
-	for _, l := range s.cfg.layers {
-		if a, ok := tr.At(clip.Point{Layer: l, Site: clip.MLPPost}); ok {
+	if s.run[SecondOrder] || s.run[Random] {
+		for _, l := range s.cfg.layers {
+			p := clip.Point{Layer: l, Site: clip.MLPPost}
+			a, ok := tr.At(p)
+			if !ok || len(a.Data) != T*N {
+				return nil, fmt.Errorf("segment: the trace lacks %v", p)
+			}
 			acts[l] = a.Data
 		}
 	}
@@ -243,21 +267,50 @@ func (s *Segmenter) SegmentPixels(ctx context.Context, pixels []float32, class i
 		res.Heatmaps[me] = NewHeatmap(NeuronMap(acts, T, N, ns, s.cfg.weighting), g, S, Post{})
 	}
 	if s.run[RawAttention] {
-		a, _ := tr.At(last)
+		a, ok := tr.At(last)
+		if !ok {
+			return nil, fmt.Errorf("segment: the trace lacks %v", last)
+		}
 		res.Heatmaps[RawAttention] = NewHeatmap(AttentionMap(a.Data, H, T), g, S, Post{})
 	}
 	if s.run[TextSpan] {
-		v := make([]float32, len(row))
-		for k := range v {
-			v[k] = row[k] - s.mean[k]
+		w, err := s.spanWeights(res.Class, row)
+		if err != nil {
+			return nil, err
 		}
-		grid, err := TextSpanMap(m, &tr, s.span, v)
+		grid, err := w.apply(m, tr)
 		if err != nil {
 			return nil, err
 		}
 		res.Heatmaps[TextSpan] = NewHeatmap(grid, g, S, Post{ClipNegative: true, MeanThreshold: true})
 	}
 	return res, nil
+}
+
+// maxSpanCache bounds the TextSpan weights kept (about 0.9 MB per class
+// for ViT-B/32 with every block).
+const maxSpanCache = 32
+
+// spanWeights returns (and caches) TextSpan's weights for a class.
+func (s *Segmenter) spanWeights(class int, row []float32) (*spanWeights, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, ok := s.spans[class]; ok {
+		return w, nil
+	}
+	v := make([]float32, len(row))
+	for k := range v {
+		v[k] = row[k] - s.mean[k]
+	}
+	w, err := newSpanWeights(s.model, s.span, v)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.spans) >= maxSpanCache {
+		clear(s.spans)
+	}
+	s.spans[class] = w
+	return w, nil
 }
 
 // neurons returns (and caches) the neurons of method me for a class.

@@ -194,6 +194,9 @@ func gramOf(m *clip.Model, layer int) ([]float64, error) {
 		G := make([]float64, s.N*K*K)
 		g32 := make([]float32, K*K)
 		for n := range s.N {
+			if K == 0 {
+				break
+			}
 			Un := mat32(K, d, d, s.U[n*K*d:])
 			kernels.Gemm(false, true, 1, Un, Un, 0, mat32(K, K, K, g32))
 			for i, v := range g32 {

@@ -1,6 +1,9 @@
 package lens
 
 import (
+	"image"
+	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -192,3 +195,5 @@ func maxAbs(x []float64) float64 {
 	}
 	return m
 }
+
+func encodePNG(w io.Writer, img image.Image) error { return png.Encode(w, img) }

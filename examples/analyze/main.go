@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -29,8 +30,12 @@ func main() {
 		out     = flag.String("out", "stats", "output folder")
 		cache   = flag.String("cache", "", "alpha cache folder; rerun with the same one to resume (default: temporary)")
 		workers = flag.Int("workers", 0, "parallel workers (0: all cores)")
+		memMiB  = flag.Int64("memlimit", 1792, "soft memory limit for the Go runtime in MiB (0: none); keeps peak RSS near the live heap")
 	)
 	flag.Parse()
+	if *memMiB > 0 {
+		debug.SetMemoryLimit(*memMiB << 20)
+	}
 	if err := run(*model, *vocab, *random, *images, *layers, *k, *out, *cache, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "\nanalyze:", err)
 		os.Exit(1)

@@ -19,8 +19,8 @@ import (
 //
 // in paper scale, or f(I) - f_n^ablated(I) with [RawScale]. The result has
 // one row per neuron: all N by default, or the neurons of [WithNeurons] in
-// that order. means is [T, N], row-major (per-token dataset means, see
-// [MeanActivations]). [WithoutSharedTerm] has no meaning here and is ignored.
+// that order. means is [T, N], row-major (per-token dataset means of the
+// MLPPost activations, collected by the caller). [WithoutSharedTerm] has no meaning here and is ignored.
 //
 // Cost: one full forward pass per neuron, spread over [WithWorkers]
 // goroutines; for all 3,072 neurons of ViT-B/32 that is 3,073 passes per

@@ -1,8 +1,8 @@
 package sparse
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"

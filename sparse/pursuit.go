@@ -95,13 +95,13 @@ type pursuit struct {
 	tol    float64
 
 	atoms []int
-	gamma []float64 // [n] coefficients
-	xyA   []float64 // [n] E_A·y
-	ks    int       // row stride of l and g, grown on demand up to k
-	l     []float64 // [ks, ks] row-major lower-triangular Cholesky factor of G_AA
-	g     []float64 // [ks, ks] row-major G_AA (lower triangle)
-	act   []float64 // [n, d] active atoms in float64, grown on demand
-	r     []float64 // [d] residual
+	gamma []float64   // [n] coefficients
+	xyA   []float64   // [n] E_A·y
+	ks    int         // row stride of l and g, grown on demand up to k
+	l     []float64   // [ks, ks] row-major lower-triangular Cholesky factor of G_AA
+	g     []float64   // [ks, ks] row-major G_AA (lower triangle)
+	act   []float64   // [n, d] active atoms in float64, grown on demand
+	r     []float64   // [d] residual
 	pos   map[int]int // atom → position in scikit-learn's swapped order, where moved
 	at    map[int]int // position → atom, where moved
 	stop  Stop

@@ -44,3 +44,36 @@ func TestScanMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScan30k times one pass of the correlation scan, dst [64, M] =
+// R [64, d]·Eᵀ for E [30000, 512], on one goroutine.
+func BenchmarkScan30k(b *testing.B) {
+	const m, d, nt = 30000, 512, 64
+	rng := rand.New(rand.NewPCG(9, 9))
+	b.Run("float32", func(b *testing.B) {
+		e, r, dst := make([]float32, m*d), make([]float32, nt*d), make([]float32, nt*m)
+		for i := range e {
+			e[i] = float32(rng.NormFloat64())
+		}
+		for i := range r {
+			r[i] = float32(rng.NormFloat64())
+		}
+		for b.Loop() {
+			scan32(dst, m, r, nt, e, m, d)
+		}
+		b.ReportMetric(2*m*d*nt*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+	b.Run("float64", func(b *testing.B) {
+		e, r, dst := make([]float64, m*d), make([]float64, nt*d), make([]float64, nt*m)
+		for i := range e {
+			e[i] = rng.NormFloat64()
+		}
+		for i := range r {
+			r[i] = rng.NormFloat64()
+		}
+		for b.Loop() {
+			scan64(dst, m, r, nt, e, m, d)
+		}
+		b.ReportMetric(2*m*d*nt*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}

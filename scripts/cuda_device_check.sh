@@ -12,8 +12,13 @@
 # same random ViT-B/32 checked against ours, then its speed, and the ratios.
 # Each step has its own timeout; the whole stays under 6 minutes.
 #
-#   scripts/cuda_device_check.sh [--dry]    # --dry: steps 1 and 2 only
+#   scripts/cuda_device_check.sh [--dry|--quick]
+#     --dry:   steps 1 and 2 only
+#     --quick: the tests, then only the batch-64 B32/B16 forward and the B32
+#              SecondOrder benchmarks and PyTorch on B32/B16 at batch 64
+#              (under 2 minutes)
 set -u
+MODE=${1:-}
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
@@ -59,10 +64,15 @@ timeout 150 "$BIN" -test.v -test.count=1 -test.timeout=140s -test.run 'Test' > "
 rc=$?
 grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|device:|TF32|Error|error|skip|SKIP' "$OUT/test.txt" | grep -v '=== RUN' | head -60 | tee -a "$OUT/summary.txt"
 echo "tests rc=$rc" | tee -a "$OUT/summary.txt"
-[ "${1:-}" = "--dry" ] && exit $rc
+[ "$MODE" = "--dry" ] && exit $rc
 
 step "3. benchmarks" | tee -a "$OUT/summary.txt"
-timeout 150 "$BIN" -test.run '^$' -test.bench . -test.benchtime=1s -test.timeout=145s > "$OUT/bench.txt" 2>&1
+if [ "$MODE" = "--quick" ]; then
+  timeout 60 "$BIN" -test.run '^$' -test.bench '(Encode|SecondOrder)/(B32|B16)/(batch64|layer9)' \
+    -test.benchtime=1s -test.timeout=55s > "$OUT/bench.txt" 2>&1
+else
+  timeout 150 "$BIN" -test.run '^$' -test.bench . -test.benchtime=1s -test.timeout=145s > "$OUT/bench.txt" 2>&1
+fi
 echo "bench rc=$?" | tee -a "$OUT/summary.txt"
 grep -E 'Benchmark|FAIL|panic|skip' "$OUT/bench.txt" | tee -a "$OUT/summary.txt"
 
@@ -73,7 +83,13 @@ echo "export rc=$?" | tee -a "$OUT/summary.txt"
 left=$(( 340 - ($(date +%s) - start) ))
 secs=2
 [ $left -lt 120 ] && secs=1
-timeout $(( left > 30 ? left : 30 )) python3 scripts/torch_bench.py --export "$EXP" --bench --seconds $secs \
+TORCH_ARGS=""
+if [ "$MODE" = "--quick" ]; then
+  TORCH_ARGS="--sizes B32,B16 --batches 64"
+  secs=1
+  left=45
+fi
+timeout $(( left > 30 ? left : 30 )) python3 scripts/torch_bench.py --export "$EXP" --bench --seconds $secs $TORCH_ARGS \
   --json "$OUT/torch.json" --go-bench "$OUT/bench.txt" > "$OUT/torch.txt" 2>&1
 echo "torch rc=$?" | tee -a "$OUT/summary.txt"
 cat "$OUT/torch.txt" | tail -30 | tee -a "$OUT/summary.txt"

@@ -263,14 +263,18 @@ func (e *Encoder) SecondOrder(ctx context.Context, pixels [][]float32, layer int
 		panic("clip/cuda: SecondOrder: u vectors of another layer or encoder")
 	}
 	B := len(pixels)
-	so := &SecondOrder{Layer: layer, B: B, N: N, K: K, D: d,
-		Alpha: make([]float32, B*N*K), One: make([]float32, B*K), Mu: make([]float32, B*K),
-		Emb: make([]float32, B*d), Norm: make([]float32, B), MuPost: make([]float32, B), SigmaPost: make([]float32, B)}
-	if u != nil {
-		so.Effects = make([]float32, B*N*d)
-	}
+	so := &SecondOrder{Layer: layer, B: B, N: N, K: K, D: d}
 	req := &lensRequest{layer: layer, u: u}
 	err := e.run(ctx, pixels, req, func(lo, hi int) *batchResult {
+		// Allocated here, while the device works on the first batch: the
+		// alphas are large, and zeroing them is not free.
+		if so.Alpha == nil {
+			so.Alpha, so.One, so.Mu = make([]float32, B*N*K), make([]float32, B*K), make([]float32, B*K)
+			so.Emb, so.Norm, so.MuPost, so.SigmaPost = make([]float32, B*d), make([]float32, B), make([]float32, B), make([]float32, B)
+			if u != nil {
+				so.Effects = make([]float32, B*N*d)
+			}
+		}
 		r := &batchResult{
 			alpha: so.Alpha[lo*N*K : hi*N*K], one: so.One[lo*K : hi*K], mu: so.Mu[lo*K : hi*K],
 			emb: so.Emb[lo*d : hi*d], muPost: so.MuPost[lo:hi], sigmaPost: so.SigmaPost[lo:hi],
@@ -308,7 +312,8 @@ type batchResult struct {
 }
 
 // run checks the pixels and feeds them to the engine in device batches of
-// at most maxBatch images; dst gives the destination of images [lo, hi).
+// at most maxBatch images; dst gives the destination of images [lo, hi),
+// called once per device batch after its work is queued.
 func (e *Encoder) run(ctx context.Context, pixels [][]float32, req *lensRequest, dst func(lo, hi int) *batchResult) error {
 	c := e.model.Config.Vision
 	want := 3 * c.ImageSize * c.ImageSize
@@ -327,7 +332,7 @@ func (e *Encoder) run(ctx context.Context, pixels [][]float32, req *lensRequest,
 			return err
 		}
 		hi := min(lo+e.cfg.maxBatch, len(pixels))
-		if err := e.eng.forward(pixels[lo:hi], req, dst(lo, hi)); err != nil {
+		if err := e.eng.forward(pixels[lo:hi], req, func() *batchResult { return dst(lo, hi) }); err != nil {
 			return err
 		}
 	}

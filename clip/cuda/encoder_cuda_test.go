@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -166,15 +167,17 @@ func TestSecondOrderMatchesTrace(t *testing.T) {
 		layer  int
 		images int
 		withU  bool
+		batch  int
 	}{
 		{name: "quickgelu", cfg: small["quickgelu"], layer: 1, images: 3, withU: true},
+		{name: "split batches", cfg: small["quickgelu"], layer: 1, images: 5, withU: true, batch: 2},
 		{name: "gelu odd", cfg: small["gelu odd"], layer: 0, images: 2, withU: true},
 		{name: "last layer", cfg: small["quickgelu"], layer: 3, images: 2},
 		{name: "B32", cfg: sizes["B32"], layer: 9, images: 2, withU: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := randomModel(t, tc.name, tc.cfg, 3)
-			enc := newEncoderOrSkip(t, m)
+			enc := newEncoderOrSkip(t, m, WithMaxBatch(cmp.Or(tc.batch, 64)))
 			c := tc.cfg.Vision
 			N, K, d := c.MLPWidth, (c.Layers-1-tc.layer)*c.Heads, tc.cfg.EmbedDim
 			var u []float32

@@ -5,6 +5,8 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/neuronlens/neuronlens/clip"
 	cu "github.com/neuronlens/neuronlens/internal/cuda"
@@ -31,6 +33,10 @@ type buffers struct {
 	muPost, sigmaPost, emb       cu.Ptr // [B], [B], [B, d]
 	qPtr, kPtr, vPtr, sPtr, zPtr cu.Ptr // [B*H] device addresses for the batched attention products
 	all                          []cu.Buffer
+
+	// Page-locked host memory: the pixels on their way up, [B,3,S,S], and
+	// the embeddings, ln_post's μ and σ on their way down, [B*d | B | B].
+	pixHost, outHost []float32
 }
 
 // lensBuffers keep the traces of one layer for a device batch.
@@ -42,6 +48,7 @@ type lensBuffers struct {
 	alpha           cu.Ptr // [B, N, K]
 	effects         cu.Ptr // [B, N, d], allocated on first use
 	all             []cu.Buffer
+	host            []float32 // page-locked [B*N*K | B*K | B*K]: alpha, one, mu on their way down
 }
 
 // engine is the image tower on one GPU.
@@ -59,6 +66,11 @@ type engine struct {
 
 	buf  *buffers
 	lens *lensBuffers
+
+	// The lens's tail (alphas, effects' products, their download) runs on
+	// side while main finishes the forward pass.
+	main, side                  cu.Stream
+	evGather, evEffects, evLens cu.Event
 }
 
 // newEngine opens the device and uploads m's image tower; a nil m only
@@ -72,6 +84,8 @@ func newEngine(m *clip.Model, cfg config) (*engine, error) {
 	if m == nil {
 		return e, nil
 	}
+	e.main, e.side = c.MainStream(), c.NewStream()
+	e.evGather, e.evEffects, e.evLens = c.NewEvent(false), c.NewEvent(false), c.NewEvent(false)
 	v := m.Config.Vision
 	e.S, e.p, e.T, e.D, e.H, e.N, e.L, e.d = v.ImageSize, v.PatchSize, v.Tokens(), v.Width, v.Heads, v.MLPWidth, v.Layers, m.Config.EmbedDim
 	e.P, e.dh = e.T-1, e.D/e.H
@@ -151,6 +165,8 @@ func (e *engine) ensure(B int) {
 		for _, b := range e.buf.all {
 			e.c.Free(b)
 		}
+		e.c.FreeHost(e.buf.pixHost)
+		e.c.FreeHost(e.buf.outHost)
 	}
 	B = max(B, min(e.cfg.maxBatch, 2*B))
 	S, P, T, D, H, N, pp := e.S, e.P, e.T, e.D, e.H, e.N, e.p*e.p
@@ -161,6 +177,7 @@ func (e *engine) ensure(B int) {
 	s.qkv, s.scores, s.hidden = a(B*T*3*D), a(B*H*T*T), a(B*T*N)
 	s.mean, s.sigma = a(B*T), a(B*T)
 	s.pooled, s.muPost, s.sigmaPost, s.emb = a(B*D), a(B), a(B), a(B*e.d)
+	s.pixHost, s.outHost = e.c.AllocHost(B*3*S*S), e.c.AllocHost(B*(e.d+2))
 	// Addresses of the per-(image, head) operands, index i = b*H + h; a
 	// smaller batch uses a prefix.
 	n := B * H
@@ -192,6 +209,7 @@ func (e *engine) ensureLens(layer int, effects bool) *lensBuffers {
 		for _, b := range l.all {
 			e.c.Free(b)
 		}
+		e.c.FreeHost(l.host)
 		e.lens = nil
 	}
 	if e.lens == nil {
@@ -199,6 +217,7 @@ func (e *engine) ensureLens(layer int, effects bool) *lensBuffers {
 		l := &lensBuffers{layer: layer, capacity: B}
 		a := func(n int) cu.Ptr { return e.alloc(&l.all, n) }
 		l.p, l.w, l.one, l.mu, l.alpha = a(B*e.T*e.N), a(B*e.T*K), a(B*K), a(B*K), a(B*e.N*K)
+		l.host = e.c.AllocHost(B*e.N*K + 2*B*K)
 		e.lens = l
 	}
 	if effects && e.lens.effects == 0 {
@@ -214,8 +233,15 @@ func grid(n int) int { return max(1, min((n+255)/256, 1<<16)) }
 const eps = float32(1e-5)
 
 // forward runs the image tower on pixels (B images, each [3, S, S]) and,
-// with req, the lens of req.layer, downloading the results into r.
-func (e *engine) forward(pixels [][]float32, req *lensRequest, r *batchResult) error {
+// with req, the lens of req.layer, downloading the results into dst(),
+// which it calls once the device work is queued, so that allocating the
+// destination overlaps the device's work.
+//
+// Everything runs on the main stream but the lens's tail: once the last
+// block's attention pattern is gathered, the alphas' product and their
+// download go to the side stream and overlap the rest of the forward pass,
+// and their copy out of page-locked memory overlaps it on the host.
+func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batchResult) error {
 	c := e.c
 	defer c.Bind()()
 	B := len(pixels)
@@ -229,9 +255,7 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, r *batchResult) e
 	}
 	S, p, P, T, D, H, dh, N := e.S, e.p, e.P, e.T, e.D, e.H, e.dh, e.N
 	BT, pp := B*T, p*p
-	for b, px := range pixels {
-		c.Upload(s.pix.Add(b*3*S*S), px)
-	}
+	e.stage(pixels)
 
 	// Embedding: patches·Conv1ᵀ, class token, positions, ln_pre.
 	c.Launch("patchify", grid(B*P*3*pp), 1, 256, s.pix, s.patches, B, S, p)
@@ -250,51 +274,132 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, r *batchResult) e
 		c.Launch("softmax_rows", (B*H*T+7)/8, 1, 256, s.scores, B*H*T, T)
 		if lb != nil && l > req.layer {
 			c.Launch("lens_gather", B*H, 1, 128, s.scores, s.sigma, s.mean, lb.w, lb.one, lb.mu, B, H, T, K, (l-req.layer-1)*H)
+			if l == e.L-1 {
+				e.lensTail(lb, req, B, K)
+			}
 		}
 		c.GemmBatched(cu.RowMajor{M: T, N: dh, K: T, Lda: T, Ldb: 3 * D, Ldc: D},
 			B*H, 1, s.sPtr, s.vPtr, 0, s.zPtr) // [B*T, D]
 		c.Gemm(linear(BT, D, D), 1, s.z, w.outW, 1, s.x) // x += z·Woutᵀ; bias added by ln_2
 
-		// x = x + CProj(act(CFC(LN2(x)))).
-		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), w.outB, s.h, int64(D), w.ln2W, w.ln2B, cu.Ptr(0), cu.Ptr(0), D, eps)
-		c.Gemm(linear(BT, D, N), 1, s.h, w.fcW, 0, s.hidden) // [B*T, N]
-		c.Launch("bias_act", grid(N), min(BT, 65535), 256, s.hidden, w.fcB, BT, N, e.act)
+		// x = x + CProj(act(CFC(LN2(x)))). The lens's layer writes its
+		// post-activations straight into the trace buffer.
+		hidden := s.hidden
 		if lb != nil && l == req.layer {
-			c.Copy(lb.p, s.hidden, BT*N)
+			hidden = lb.p
 		}
-		c.Gemm(linear(BT, N, D), 1, s.hidden, w.projW, 1, s.x) // x += hidden·Wprojᵀ; bias added by the next LayerNorm
+		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), w.outB, s.h, int64(D), w.ln2W, w.ln2B, cu.Ptr(0), cu.Ptr(0), D, eps)
+		c.Gemm(linear(BT, D, N), 1, s.h, w.fcW, 0, hidden) // [B*T, N]
+		c.Launch("bias_act", grid(N), min(BT, 65535), 256, hidden, w.fcB, BT, N, e.act)
+		c.Gemm(linear(BT, N, D), 1, hidden, w.projW, 1, s.x) // x += hidden·Wprojᵀ; bias added by the next LayerNorm
 		pending = w.projB
 	}
 
 	// f = ln_post(x[:, 0])·proj.
 	c.Launch("layernorm", B, 1, 256, s.x, int64(T*D), pending, s.pooled, int64(D), e.lnPostW, e.lnPostB, s.muPost, s.sigmaPost, D, eps)
 	c.Gemm(cu.RowMajor{M: B, N: e.d, K: D, Lda: D, Ldb: e.d, Ldc: e.d}, 1, s.pooled, e.proj, 0, s.emb) // [B, d]
+	if lb != nil && K > 0 && req.u != nil {
+		c.Wait(e.evEffects)
+		c.Launch("effect_scale", grid(N*e.d), B, 256, lb.effects, s.emb, s.sigmaPost, int64(N*e.d), e.d)
+	}
+	d := e.d
+	out := s.outHost[:B*(d+2)]
+	c.DownloadAsync(out[:B*d], s.emb)
+	c.DownloadAsync(out[B*d:B*d+B], s.muPost)
+	c.DownloadAsync(out[B*d+B:], s.sigmaPost)
 
+	// Everything is queued; the host's work from here overlaps the device's.
+	r := dst()
 	if lb != nil && K > 0 {
-		// α_b [N, K] = p_bᵀ [N, T] · w_b [T, K], one product per image.
-		c.GemmStrided(cu.RowMajor{TransA: true, M: N, N: K, K: T, Lda: N, Ldb: K, Ldc: K},
-			B, 1, lb.p, T*N, lb.w, T*K, 0, lb.alpha, N*K)
-		if u := req.u; u != nil {
-			// φ[b, n, :] = Σ_k α[b, n, k] u[n, k, :]: per neuron, [B, K]·[K, d].
-			c.GemmStrided(cu.RowMajor{M: B, N: e.d, K: K, Lda: N * K, Ldb: e.d, Ldc: N * e.d},
-				N, 1, lb.alpha, K, u.buf.Ptr, K*e.d, 0, lb.effects, e.d)
-			c.Launch("effect_scale", grid(N*e.d), B, 256, lb.effects, s.emb, s.sigmaPost, int64(N*e.d), e.d)
+		if err := c.SyncEvent(e.evLens); err != nil {
+			return fmt.Errorf("clip/cuda: forward pass: %w", err)
+		}
+		h := lb.host
+		nA := B * N * K
+		parallelCopy(r.alpha, h[:nA])
+		copy(r.one, h[nA:nA+B*K])
+		copy(r.mu, h[nA+B*K:nA+2*B*K])
+		if req.u != nil {
 			c.Download(r.effects, lb.effects)
 		}
-		c.Download(r.alpha, lb.alpha)
-		c.Download(r.one, lb.one)
-		c.Download(r.mu, lb.mu)
 	}
 	if lb != nil && K == 0 {
 		clear(r.effects)
 	}
-	c.Download(r.emb, s.emb)
-	c.Download(r.muPost, s.muPost)
-	c.Download(r.sigmaPost, s.sigmaPost)
 	if err := c.Sync(); err != nil {
 		return fmt.Errorf("clip/cuda: forward pass: %w", err)
 	}
+	copy(r.emb, out[:B*d])
+	copy(r.muPost, out[B*d:B*d+B])
+	copy(r.sigmaPost, out[B*d+B:])
 	return nil
+}
+
+// lensTail queues, on the side stream after the main stream's work so far
+// (the last block's lens_gather), the alphas, the effects' product when
+// there are u vectors, and the download of alpha, one and mu into lb.host.
+// It records evEffects after the product and evLens after the download.
+func (e *engine) lensTail(lb *lensBuffers, req *lensRequest, B, K int) {
+	c, N, T := e.c, e.N, e.T
+	c.Record(e.evGather)
+	c.SetStream(e.side)
+	defer c.SetStream(e.main)
+	c.Wait(e.evGather)
+	// α_b [N, K] = p_bᵀ [N, T] · w_b [T, K], one product per image.
+	c.GemmStrided(cu.RowMajor{TransA: true, M: N, N: K, K: T, Lda: N, Ldb: K, Ldc: K},
+		B, 1, lb.p, T*N, lb.w, T*K, 0, lb.alpha, N*K)
+	if u := req.u; u != nil {
+		// φ[b, n, :] = Σ_k α[b, n, k] u[n, k, :]: per neuron, [B, K]·[K, d];
+		// the main stream scales it once the embeddings are known.
+		c.GemmStrided(cu.RowMajor{M: B, N: e.d, K: K, Lda: N * K, Ldb: e.d, Ldc: N * e.d},
+			N, 1, lb.alpha, K, u.buf.Ptr, K*e.d, 0, lb.effects, e.d)
+		c.Record(e.evEffects)
+	}
+	nA := B * N * K
+	c.DownloadAsync(lb.host[:nA], lb.alpha)
+	c.DownloadAsync(lb.host[nA:nA+B*K], lb.one)
+	c.DownloadAsync(lb.host[nA+B*K:nA+2*B*K], lb.mu)
+	c.Record(e.evLens)
+}
+
+// stage copies the pixels into page-locked memory, several images at once,
+// and queues their upload chunk by chunk, so that copying the next chunk
+// overlaps the transfer of the previous one.
+func (e *engine) stage(pixels [][]float32) {
+	c, s := e.c, e.buf
+	n := 3 * e.S * e.S
+	const chunk = 8
+	for lo := 0; lo < len(pixels); lo += chunk {
+		hi := min(lo+chunk, len(pixels))
+		if hi-lo == 1 {
+			copy(s.pixHost[lo*n:hi*n], pixels[lo])
+		} else {
+			var wg sync.WaitGroup
+			for i := lo; i < hi; i++ {
+				wg.Go(func() { copy(s.pixHost[i*n:(i+1)*n], pixels[i]) })
+			}
+			wg.Wait()
+		}
+		c.UploadAsync(s.pix.Add(lo*n), s.pixHost[lo*n:hi*n])
+	}
+}
+
+// parallelCopy is copy(dst, src) for large arrays, split over goroutines.
+func parallelCopy(dst, src []float32) {
+	const grain = 1 << 18
+	n := len(src)
+	parts := max(1, min((n+grain-1)/grain, runtime.GOMAXPROCS(0), 8))
+	if parts == 1 {
+		copy(dst, src)
+		return
+	}
+	step := (n + parts - 1) / parts
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		wg.Go(func() { copy(dst[lo:hi], src[lo:hi]) })
+	}
+	wg.Wait()
 }
 
 // linear is the row-major product of x [rows, in] with a weight W [out, in]

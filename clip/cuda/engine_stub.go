@@ -13,9 +13,9 @@ const built = false
 // engine is empty without CUDA support: no constructor ever returns one.
 type engine struct{}
 
-func newEngine(*clip.Model, config) (*engine, error)                  { return nil, ErrNotBuilt }
-func (*engine) describe() string                                      { return "" }
-func (*engine) close() error                                          { return nil }
-func (*engine) upload([]float32) (cu.Buffer, error)                   { return cu.Buffer{}, ErrNotBuilt }
-func (*engine) free(cu.Buffer)                                        {}
-func (*engine) forward([][]float32, *lensRequest, *batchResult) error { return ErrNotBuilt }
+func newEngine(*clip.Model, config) (*engine, error)                         { return nil, ErrNotBuilt }
+func (*engine) describe() string                                             { return "" }
+func (*engine) close() error                                                 { return nil }
+func (*engine) upload([]float32) (cu.Buffer, error)                          { return cu.Buffer{}, ErrNotBuilt }
+func (*engine) free(cu.Buffer)                                               {}
+func (*engine) forward([][]float32, *lensRequest, func() *batchResult) error { return ErrNotBuilt }

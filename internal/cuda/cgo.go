@@ -16,6 +16,7 @@ typedef void* CUcontext;
 typedef void* CUmodule;
 typedef void* CUfunction;
 typedef void* CUstream;
+typedef void* CUevent;
 typedef unsigned long long CUdeviceptr;
 typedef void* cublasHandle_t;
 typedef int cublasStatus_t;
@@ -38,6 +39,19 @@ static CUresult (*p_cuMemGetInfo)(size_t*, size_t*);
 static CUresult (*p_cuMemcpyHtoD)(CUdeviceptr, const void*, size_t);
 static CUresult (*p_cuMemcpyDtoH)(void*, CUdeviceptr, size_t);
 static CUresult (*p_cuMemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
+static CUresult (*p_cuMemcpyHtoDAsync)(CUdeviceptr, const void*, size_t, CUstream);
+static CUresult (*p_cuMemcpyDtoHAsync)(void*, CUdeviceptr, size_t, CUstream);
+static CUresult (*p_cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+static CUresult (*p_cuMemAllocHost)(void**, size_t);
+static CUresult (*p_cuMemFreeHost)(void*);
+static CUresult (*p_cuStreamCreate)(CUstream*, unsigned int);
+static CUresult (*p_cuStreamDestroy)(CUstream);
+static CUresult (*p_cuEventCreate)(CUevent*, unsigned int);
+static CUresult (*p_cuEventDestroy)(CUevent);
+static CUresult (*p_cuEventRecord)(CUevent, CUstream);
+static CUresult (*p_cuEventSynchronize)(CUevent);
+static CUresult (*p_cuEventElapsedTime)(float*, CUevent, CUevent);
+static CUresult (*p_cuStreamWaitEvent)(CUstream, CUevent, unsigned int);
 static CUresult (*p_cuModuleLoadData)(CUmodule*, const void*);
 static CUresult (*p_cuModuleUnload)(CUmodule);
 static CUresult (*p_cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
@@ -49,6 +63,7 @@ static cublasStatus_t (*p_cublasCreate)(cublasHandle_t*);
 static cublasStatus_t (*p_cublasDestroy)(cublasHandle_t);
 static cublasStatus_t (*p_cublasGetVersion)(cublasHandle_t, int*);
 static cublasStatus_t (*p_cublasSetMathMode)(cublasHandle_t, int);
+static cublasStatus_t (*p_cublasSetStream)(cublasHandle_t, CUstream);
 static cublasStatus_t (*p_cublasSgemm)(cublasHandle_t, int, int, int, int, int, const float*,
                                        const float*, int, const float*, int, const float*, float*, int);
 static cublasStatus_t (*p_cublasSgemmStridedBatched)(cublasHandle_t, int, int, int, int, int,
@@ -104,6 +119,19 @@ static const char* nl_bind_driver(void* h) {
 	NL_SYM(h, p_cuMemcpyHtoD, "cuMemcpyHtoD_v2");
 	NL_SYM(h, p_cuMemcpyDtoH, "cuMemcpyDtoH_v2");
 	NL_SYM(h, p_cuMemcpyDtoD, "cuMemcpyDtoD_v2");
+	NL_SYM(h, p_cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+	NL_SYM(h, p_cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+	NL_SYM(h, p_cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+	NL_SYM(h, p_cuMemAllocHost, "cuMemAllocHost_v2");
+	NL_SYM(h, p_cuMemFreeHost, "cuMemFreeHost");
+	NL_SYM(h, p_cuStreamCreate, "cuStreamCreate");
+	NL_SYM2(h, p_cuStreamDestroy, "cuStreamDestroy_v2", "cuStreamDestroy");
+	NL_SYM(h, p_cuEventCreate, "cuEventCreate");
+	NL_SYM2(h, p_cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
+	NL_SYM(h, p_cuEventRecord, "cuEventRecord");
+	NL_SYM(h, p_cuEventSynchronize, "cuEventSynchronize");
+	NL_SYM(h, p_cuEventElapsedTime, "cuEventElapsedTime");
+	NL_SYM(h, p_cuStreamWaitEvent, "cuStreamWaitEvent");
 	NL_SYM(h, p_cuModuleLoadData, "cuModuleLoadData");
 	NL_SYM(h, p_cuModuleUnload, "cuModuleUnload");
 	NL_SYM(h, p_cuModuleGetFunction, "cuModuleGetFunction");
@@ -117,6 +145,7 @@ static const char* nl_bind_blas(void* h) {
 	NL_SYM2(h, p_cublasDestroy, "cublasDestroy_v2", "cublasDestroy");
 	NL_SYM2(h, p_cublasGetVersion, "cublasGetVersion_v2", "cublasGetVersion");
 	NL_SYM(h, p_cublasSetMathMode, "cublasSetMathMode");
+	NL_SYM2(h, p_cublasSetStream, "cublasSetStream_v2", "cublasSetStream");
 	NL_SYM2(h, p_cublasSgemm, "cublasSgemm_v2", "cublasSgemm");
 	NL_SYM(h, p_cublasSgemmStridedBatched, "cublasSgemmStridedBatched");
 	NL_SYM(h, p_cublasSgemmBatched, "cublasSgemmBatched");
@@ -161,18 +190,32 @@ static CUresult nl_cuMemGetInfo(size_t* f, size_t* t) { return p_cuMemGetInfo(f,
 static CUresult nl_cuMemcpyHtoD(CUdeviceptr d, const void* s, size_t n) { return p_cuMemcpyHtoD(d, s, n); }
 static CUresult nl_cuMemcpyDtoH(void* d, CUdeviceptr s, size_t n) { return p_cuMemcpyDtoH(d, s, n); }
 static CUresult nl_cuMemcpyDtoD(CUdeviceptr d, CUdeviceptr s, size_t n) { return p_cuMemcpyDtoD(d, s, n); }
+static CUresult nl_cuMemcpyHtoDAsync(CUdeviceptr d, const void* s, size_t n, CUstream st) { return p_cuMemcpyHtoDAsync(d, s, n, st); }
+static CUresult nl_cuMemcpyDtoHAsync(void* d, CUdeviceptr s, size_t n, CUstream st) { return p_cuMemcpyDtoHAsync(d, s, n, st); }
+static CUresult nl_cuMemcpyDtoDAsync(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st) { return p_cuMemcpyDtoDAsync(d, s, n, st); }
+static CUresult nl_cuMemAllocHost(void** p, size_t n) { return p_cuMemAllocHost(p, n); }
+static CUresult nl_cuMemFreeHost(void* p) { return p_cuMemFreeHost(p); }
+static CUresult nl_cuStreamCreate(CUstream* s, unsigned int f) { return p_cuStreamCreate(s, f); }
+static CUresult nl_cuStreamDestroy(CUstream s) { return p_cuStreamDestroy(s); }
+static CUresult nl_cuEventCreate(CUevent* e, unsigned int f) { return p_cuEventCreate(e, f); }
+static CUresult nl_cuEventDestroy(CUevent e) { return p_cuEventDestroy(e); }
+static CUresult nl_cuEventRecord(CUevent e, CUstream s) { return p_cuEventRecord(e, s); }
+static CUresult nl_cuEventSynchronize(CUevent e) { return p_cuEventSynchronize(e); }
+static CUresult nl_cuEventElapsedTime(float* ms, CUevent a, CUevent b) { return p_cuEventElapsedTime(ms, a, b); }
+static CUresult nl_cuStreamWaitEvent(CUstream s, CUevent e) { return p_cuStreamWaitEvent(s, e, 0); }
 static CUresult nl_cuModuleLoadData(CUmodule* m, const void* img) { return p_cuModuleLoadData(m, img); }
 static CUresult nl_cuModuleUnload(CUmodule m) { return p_cuModuleUnload(m); }
 static CUresult nl_cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) { return p_cuModuleGetFunction(f, m, name); }
 static CUresult nl_cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
-                                  unsigned bx, unsigned by, unsigned bz, unsigned shm, void** params) {
-	return p_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shm, NULL, params, NULL);
+                                  unsigned bx, unsigned by, unsigned bz, unsigned shm, CUstream st, void** params) {
+	return p_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shm, st, params, NULL);
 }
 
 static cublasStatus_t nl_cublasCreate(cublasHandle_t* h) { return p_cublasCreate(h); }
 static cublasStatus_t nl_cublasDestroy(cublasHandle_t h) { return p_cublasDestroy(h); }
 static cublasStatus_t nl_cublasGetVersion(cublasHandle_t h, int* v) { return p_cublasGetVersion(h, v); }
 static cublasStatus_t nl_cublasSetMathMode(cublasHandle_t h, int m) { return p_cublasSetMathMode(h, m); }
+static cublasStatus_t nl_cublasSetStream(cublasHandle_t h, CUstream s) { return p_cublasSetStream(h, s); }
 static cublasStatus_t nl_cublasSgemm(cublasHandle_t h, int ta, int tb, int m, int n, int k, float alpha,
                                      CUdeviceptr a, int lda, CUdeviceptr b, int ldb, float beta,
                                      CUdeviceptr c, int ldc) {
@@ -356,7 +399,19 @@ type Context struct {
 	slots  []uint64       // view of the C slots
 	err    error
 	allocs map[Ptr]int
+	hosts  map[unsafe.Pointer]int
+
+	main, cur C.CUstream // the stream of every queued operation is cur; main is the default
+	streams   []C.CUstream
+	events    []C.CUevent
 }
+
+// Stream is a queue of device work: operations on one stream run in order,
+// those on different streams may overlap. Make them with [Context.NewStream].
+type Stream struct{ s C.CUstream }
+
+// Event marks a point in a stream's work, made by [Context.NewEvent].
+type Event struct{ e C.CUevent }
 
 const maxParams = 16
 
@@ -383,7 +438,7 @@ func Open(o Options) (*Context, error) {
 	if o.Device < 0 || o.Device >= int(n) {
 		return nil, fmt.Errorf("%w: device %d asked, %d present", ErrUnavailable, o.Device, int(n))
 	}
-	c := &Context{TF32: o.TF32, fn: map[string]C.CUfunction{}, allocs: map[Ptr]int{}}
+	c := &Context{TF32: o.TF32, fn: map[string]C.CUfunction{}, allocs: map[Ptr]int{}, hosts: map[unsafe.Pointer]int{}}
 	if err := cuErr(C.nl_cuDeviceGet(&c.dev, C.int(o.Device)), "cuDeviceGet"); err != nil {
 		return nil, err
 	}
@@ -425,6 +480,16 @@ func (c *Context) init() error {
 	}
 	if err := c.compile(); err != nil {
 		return err
+	}
+	// Every operation goes to a stream of its own, not to the legacy default
+	// stream, so that a second stream (NewStream) can run beside it.
+	c.main = c.newStream()
+	if c.err != nil {
+		return c.err
+	}
+	c.SetStream(Stream{c.main})
+	if c.err != nil {
+		return c.err
 	}
 	c.params = C.malloc(C.size_t(maxParams * 16))
 	ptrs := unsafe.Slice((*unsafe.Pointer)(c.params), maxParams)
@@ -571,10 +636,28 @@ func (c *Context) Close() error {
 }
 
 func (c *Context) close() {
+	if c.ctx != nil {
+		C.nl_cuCtxSynchronize()
+	}
 	for p := range c.allocs {
 		C.nl_cuMemFree(C.CUdeviceptr(p))
 	}
 	clear(c.allocs)
+	for p := range c.hosts {
+		C.nl_cuMemFreeHost(p)
+	}
+	clear(c.hosts)
+	for _, e := range c.events {
+		C.nl_cuEventDestroy(e)
+	}
+	c.events = nil
+	if c.blas != nil && c.main != nil {
+		C.nl_cublasSetStream(c.blas, nil)
+	}
+	for _, s := range c.streams {
+		C.nl_cuStreamDestroy(s)
+	}
+	c.streams, c.main, c.cur = nil, nil, nil
 	if c.mod != nil {
 		C.nl_cuModuleUnload(c.mod)
 		c.mod = nil
@@ -625,12 +708,15 @@ func (c *Context) Free(b Buffer) {
 	}
 }
 
-// Upload copies src into the device memory at dst.
+// Upload queues the copy of src into the device memory at dst on the
+// current stream; src may be reused when it returns.
 func (c *Context) Upload(dst Ptr, src []float32) {
 	if c.err != nil || len(src) == 0 {
 		return
 	}
-	c.set(cuErr(C.nl_cuMemcpyHtoD(C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(4*len(src))), "upload"))
+	// From pageable memory the driver stages src before returning, so src
+	// may change afterwards; the copy is ordered on the current stream.
+	c.set(cuErr(C.nl_cuMemcpyHtoDAsync(C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(4*len(src)), c.cur), "upload"))
 }
 
 // UploadPtrs copies device addresses into the device memory at dst, which
@@ -639,7 +725,7 @@ func (c *Context) UploadPtrs(dst Ptr, src []Ptr) {
 	if c.err != nil || len(src) == 0 {
 		return
 	}
-	c.set(cuErr(C.nl_cuMemcpyHtoD(C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(8*len(src))), "upload pointers"))
+	c.set(cuErr(C.nl_cuMemcpyHtoDAsync(C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(8*len(src)), c.cur), "upload pointers"))
 }
 
 // Download copies len(dst) values from the device memory at src, after all
@@ -655,12 +741,12 @@ func (c *Context) Download(dst []float32, src Ptr) {
 	c.set(cuErr(C.nl_cuMemcpyDtoH(unsafe.Pointer(&dst[0]), C.CUdeviceptr(src), C.size_t(4*len(dst))), "download"))
 }
 
-// Copy copies n values from src to dst on the device.
+// Copy queues the copy of n values from src to dst on the device.
 func (c *Context) Copy(dst, src Ptr, n int) {
 	if c.err != nil || n == 0 {
 		return
 	}
-	c.set(cuErr(C.nl_cuMemcpyDtoD(C.CUdeviceptr(dst), C.CUdeviceptr(src), C.size_t(4*n)), "device copy"))
+	c.set(cuErr(C.nl_cuMemcpyDtoDAsync(C.CUdeviceptr(dst), C.CUdeviceptr(src), C.size_t(4*n), c.cur), "device copy"))
 }
 
 // Sync waits for all queued work and returns c's error.
@@ -746,6 +832,139 @@ func (c *Context) Launch(name string, gx, gy, bx int, args ...any) {
 			panic(fmt.Sprintf("cuda: %s: argument %d has type %T", name, i, a))
 		}
 	}
-	c.set(cuErr(C.nl_cuLaunchKernel(f, C.uint(gx), C.uint(gy), 1, C.uint(bx), 1, 1, 0, (*unsafe.Pointer)(c.params)),
+	c.set(cuErr(C.nl_cuLaunchKernel(f, C.uint(gx), C.uint(gy), 1, C.uint(bx), 1, 1, 0, c.cur, (*unsafe.Pointer)(c.params)),
 		"launch "+name))
+}
+
+func (c *Context) newStream() C.CUstream {
+	var s C.CUstream
+	if c.err != nil {
+		return nil
+	}
+	if err := cuErr(C.nl_cuStreamCreate(&s, 1), "cuStreamCreate"); err != nil { // CU_STREAM_NON_BLOCKING
+		c.set(err)
+		return nil
+	}
+	c.streams = append(c.streams, s)
+	return s
+}
+
+// NewStream returns a new stream, freed by Close. It does not synchronize
+// with the others: order work between streams with [Context.Record] and
+// [Context.Wait].
+func (c *Context) NewStream() Stream { return Stream{c.newStream()} }
+
+// MainStream returns the stream operations go to by default.
+func (c *Context) MainStream() Stream { return Stream{c.main} }
+
+// SetStream sends every later kernel, product and copy to s.
+func (c *Context) SetStream(s Stream) {
+	if c.err != nil || s.s == c.cur {
+		return
+	}
+	if err := blasErr(C.nl_cublasSetStream(c.blas, s.s), "set stream"); err != nil {
+		c.set(err)
+		return
+	}
+	c.cur = s.s
+}
+
+// NewEvent returns a new event, freed by Close; with timing, [Context.Elapsed]
+// can measure between two of them.
+func (c *Context) NewEvent(timing bool) Event {
+	var e C.CUevent
+	if c.err != nil {
+		return Event{}
+	}
+	flags := C.uint(2) // CU_EVENT_DISABLE_TIMING
+	if timing {
+		flags = 0
+	}
+	if err := cuErr(C.nl_cuEventCreate(&e, flags), "cuEventCreate"); err != nil {
+		c.set(err)
+		return Event{}
+	}
+	c.events = append(c.events, e)
+	return Event{e}
+}
+
+// Record marks e at the current point of the current stream.
+func (c *Context) Record(e Event) {
+	if c.err == nil {
+		c.set(cuErr(C.nl_cuEventRecord(e.e, c.cur), "cuEventRecord"))
+	}
+}
+
+// Wait makes the current stream's later work wait for e's last Record.
+func (c *Context) Wait(e Event) {
+	if c.err == nil {
+		c.set(cuErr(C.nl_cuStreamWaitEvent(c.cur, e.e), "cuStreamWaitEvent"))
+	}
+}
+
+// SyncEvent blocks until the work before e's last Record is done and
+// returns c's error.
+func (c *Context) SyncEvent(e Event) error {
+	if c.err == nil {
+		c.set(cuErr(C.nl_cuEventSynchronize(e.e), "cuEventSynchronize"))
+	}
+	return c.err
+}
+
+// Elapsed returns the milliseconds between two completed timing events.
+func (c *Context) Elapsed(from, to Event) float32 {
+	var ms C.float
+	if c.err == nil {
+		c.set(cuErr(C.nl_cuEventElapsedTime(&ms, from.e, to.e), "cuEventElapsedTime"))
+	}
+	return float32(ms)
+}
+
+// AllocHost returns n float32 values of page-locked host memory, which the
+// device copies to and from at full speed and asynchronously
+// ([Context.UploadAsync], [Context.DownloadAsync]); nil after an error. Free
+// it with FreeHost (or Close).
+func (c *Context) AllocHost(n int) []float32 {
+	if c.err != nil || n <= 0 {
+		return nil
+	}
+	var p unsafe.Pointer
+	if err := cuErr(C.nl_cuMemAllocHost(&p, C.size_t(4*n)), fmt.Sprintf("cuMemAllocHost %.1f MiB", float64(4*n)/(1<<20))); err != nil {
+		c.set(err)
+		return nil
+	}
+	c.hosts[p] = n
+	return unsafe.Slice((*float32)(p), n)
+}
+
+// FreeHost releases memory from AllocHost; nil does nothing.
+func (c *Context) FreeHost(h []float32) {
+	if len(h) == 0 {
+		return
+	}
+	p := unsafe.Pointer(&h[0])
+	if _, ok := c.hosts[p]; ok {
+		C.nl_cuMemFreeHost(p)
+		delete(c.hosts, p)
+	}
+}
+
+// UploadAsync queues the copy of src, page-locked memory from AllocHost,
+// into the device memory at dst on the current stream. src must not change
+// until the copy is done.
+func (c *Context) UploadAsync(dst Ptr, src []float32) {
+	if c.err != nil || len(src) == 0 {
+		return
+	}
+	c.set(cuErr(C.nl_cuMemcpyHtoDAsync(C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(4*len(src)), c.cur), "upload"))
+}
+
+// DownloadAsync queues the copy of len(dst) values at src into dst,
+// page-locked memory from AllocHost, on the current stream. dst holds them
+// once the stream has reached that point (SyncEvent, Sync).
+func (c *Context) DownloadAsync(dst []float32, src Ptr) {
+	if c.err != nil || len(dst) == 0 {
+		return
+	}
+	c.set(cuErr(C.nl_cuMemcpyDtoHAsync(unsafe.Pointer(&dst[0]), C.CUdeviceptr(src), C.size_t(4*len(dst)), c.cur), "download"))
 }

@@ -7,18 +7,18 @@ import "runtime"
 type Option func(*config)
 
 type config struct {
-	method     Method
-	layers     []int    // nil: every layer of the lens results
-	neurons    int      // neurons kept (100)
-	terms      int      // terms per neuron (128)
-	words      int      // words kept (50)
-	threshold  float64  // similarity to A at or above which a word is dropped (0.6)
-	blocklist  []string // A's synonyms
-	templates  []string // class prompt templates (nil: raw names)
-	seed       uint64   // random neurons
-	indirect   *IndirectEffects
-	entryCut   bool // reference: cut the top entries, then deduplicate
-	workers    int
+	method    Method
+	layers    []int    // nil: every layer of the lens results
+	neurons   int      // neurons kept (100)
+	terms     int      // terms per neuron (128)
+	words     int      // words kept (50)
+	threshold float64  // similarity to A at or above which a word is dropped (0.6)
+	blocklist []string // A's synonyms
+	templates []string // class prompt templates (nil: raw names)
+	seed      uint64   // random neurons
+	indirect  *IndirectEffects
+	entryCut  bool // reference: cut the top entries, then deduplicate
+	workers   int
 }
 
 func newConfig(opts []Option) *config {

@@ -154,7 +154,9 @@ func TestChatDescriberErrors(t *testing.T) {
 		handler http.HandlerFunc
 		want    string
 	}{
-		{"status", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "overloaded", http.StatusServiceUnavailable) }, "503"},
+		{"status", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		}, "503"},
 		{"not json", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "<html>") }, "chat server"},
 		{"no choices", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"choices": []}`) }, "no choices"},
 		{"error field", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"error": {"message": "no model"}}`) }, "no model"},

@@ -2,9 +2,9 @@ package decompose
 
 import (
 	"bufio"
-	"errors"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"

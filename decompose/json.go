@@ -59,6 +59,10 @@ func (ds *Descriptions) Save(path string) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("decompose: %w", err)
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("decompose: %w", err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("decompose: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/decompose"
 	"github.com/neuronlens/neuronlens/lens"
 )
 
@@ -32,12 +33,9 @@ type Neuron struct{ Layer, Index int }
 // String returns "L2/N117".
 func (n Neuron) String() string { return fmt.Sprintf("L%d/N%d", n.Layer, n.Index) }
 
-// Term is one atom of a neuron's sparse decomposition: r_n ≈ Σ Coef·e(Text).
-type Term struct {
-	Index int     // index of the text in the decomposer's pool
-	Text  string  // the text
-	Coef  float64 // signed coefficient
-}
+// Term is one atom of a neuron's sparse decomposition, r_n ≈ Σ Coef·atom(Text):
+// the text's Index in the pool, the Text and its signed Coef.
+type Term = decompose.Term
 
 // Decomposer writes neuron directions as sparse sums of text embeddings
 // (METHOD.md §3). [TextDecomposer] is the reference's OMP over a text pool.

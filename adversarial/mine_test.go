@@ -201,9 +201,8 @@ func TestMineReferenceCut(t *testing.T) {
 	row := make([]float64, d)
 	row[0] = 1
 	res := &lens.Results{Layers: []*lens.Stats{{Layer: 0, Direction: mat.NewDense(1, d, row)}}}
-	// One neuron; "sky" twice would be impossible in OMP, so use two layers' worth via one neuron with distinct texts.
 	dec := &fakeDecomposer{texts: testPool, terms: map[string][]Term{rowKey(row): {
-		{1, "sky", 0.9}, {4, "water", 0.5}, {7, "dotted", 0.4}, {5, "three", -0.3},
+		{Index: 1, Text: "sky", Coef: 0.9}, {Index: 4, Text: "water", Coef: 0.5}, {Index: 7, Text: "dotted", Coef: 0.4}, {Index: 5, Text: "three", Coef: -0.3},
 	}}}
 	p := Pair{A: "ring", B: "circle"}
 	got, err := Mine(t.Context(), m, res, dec, p, WithWords(2), WithThreshold(2))

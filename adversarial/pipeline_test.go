@@ -97,7 +97,7 @@ func analyzed(t *testing.T) (*lens.Results, []image.Image) {
 func TestPipelineRun(t *testing.T) {
 	m := randomModel(t, 1)
 	res, _ := analyzed(t)
-	dec, err := NewTextDecomposer(m, shapes.Phrases())
+	dec, err := NewTextDecomposer(t.Context(), m, shapes.Phrases())
 	require.NoError(t, err)
 	dir := t.TempDir()
 	p := &Pipeline{Model: m, Results: res, Decomposer: dec, Images: 10, PerDescription: 3, Dir: dir,
@@ -188,7 +188,7 @@ func TestPipelineErrors(t *testing.T) {
 func TestTextDecomposer(t *testing.T) {
 	m := randomModel(t, 2)
 	pool := shapes.Phrases()
-	dec, err := NewTextDecomposer(m, pool)
+	dec, err := NewTextDecomposer(t.Context(), m, pool)
 	require.NoError(t, err)
 	assert.Equal(t, pool, dec.Texts())
 	dirs := mat.NewDense(2, 16, nil)
@@ -215,7 +215,7 @@ func TestTextDecomposer(t *testing.T) {
 			assert.InDelta(t, dirs.At(i, j), rec[j], 1e-6)
 		}
 	}
-	_, err = NewTextDecomposer(m, []string{"a", "a"})
+	_, err = NewTextDecomposer(t.Context(), m, []string{"a", "a"})
 	assert.ErrorContains(t, err, "twice")
 }
 

@@ -1,0 +1,49 @@
+// Package adversarial builds semantic adversarial examples from CLIP's
+// neurons (METHOD.md §5): images that truly show class B but that CLIP
+// classifies as class A, made from words that neurons spuriously tie to A.
+//
+// # The pipeline
+//
+//  1. [Mine]: over the lens directions r_n of several layers together
+//     (lens.Results), with Δ = e(A) − e(B) the difference of the unit
+//     embeddings of the raw class names, keep the 100 neurons of largest
+//     |<r_n, Δ>|; decompose each r_n into 128 texts ([Decomposer],
+//     [TextDecomposer] over package decompose); each (neuron, term) entry
+//     scores Coef·<r_n, Δ>.
+//  2. Filter: drop texts that are or contain A, contain a blocklisted
+//     synonym ([WithBlocklist]), or whose cosine similarity to A under the
+//     CLIP text tower reaches the threshold ([WithThreshold], 0.6); every
+//     dropped text is reported with its [Reason] ([Mined.Dropped]). Keep the
+//     50 best texts ([Mined.Words]). Each word lists the neurons and terms
+//     that produced it ([Word.Sources], [Mined.Explain]).
+//  3. A [Describer] writes descriptions that contain B and never A
+//     ([Request], [Valid]): [TemplateDescriber] composes them in the shapes
+//     world's grammar; [ChatDescriber] asks any OpenAI-compatible chat
+//     endpoint ([ChatPrompt], [ParseList]).
+//  4. A [Generator] renders each description: [ShapesGenerator] parses it
+//     into a shapes scene and renders it; [FolderGenerator] reads images a
+//     user made with any text-to-image model, listed in an index.csv
+//     ([WritePrompts] writes the to-do list).
+//  5. The [Judge] counts an image as a success when CLIP prefers A over B
+//     (binary zero-shot test). [Pipeline.Run] does all of this for pairs,
+//     methods and seeds, writes every image, its description and its scores
+//     under a folder with an index.csv ([Report.Write]), and tabulates the
+//     success rate as mean ± std over seeds ([Report.Table]).
+//
+// # Baselines
+//
+// [RandomNeurons] (random neurons of the same layers), [IndirectNeurons]
+// (the neurons whose mean indirect effect, [ComputeIndirect], projects most
+// on Δ; affordable on small models only) and [SimilarWords] (the pool's
+// texts most similar to A that pass the filter) go through the same filter,
+// describer, generator and budget.
+//
+// # Determinism, errors, concurrency
+//
+// Everything is deterministic for a seed: random neurons, the template
+// describer's draws and the generator's layouts are seeded; ties are broken
+// by index. Bad inputs (empty class names, missing layers, wrong
+// dimensions, unreadable folders, a chat server's bad answer) are errors;
+// a contact sheet with a non-positive size panics. A Pipeline may not be
+// used by two Run calls at once; the model it holds is shared read-only.
+package adversarial

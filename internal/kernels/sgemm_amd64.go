@@ -1,0 +1,44 @@
+//go:build !noasm
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen_sgemm_amd64.go
+
+// sgemmAVX512x12x32 is the AVX-512 micro-kernel, mr = 12 and nr = 32:
+//
+//	for i < 12, j < 32: c[i*ldc+j] += Σ_{p<kc} a[p*12+i]·b[p*32+j]
+//
+//go:noescape
+func sgemmAVX512x12x32(kc int, a, b, c *float32, ldc int)
+
+// sgemmAVX2x6x16 is the AVX2+FMA micro-kernel, mr = 6 and nr = 16:
+//
+//	for i < 6, j < 16: c[i*ldc+j] += Σ_{p<kc} a[p*6+i]·b[p*16+j]
+//
+//go:noescape
+func sgemmAVX2x6x16(kc int, a, b, c *float32, ldc int)
+
+var (
+	avx512Kernel = microKernel{name: "avx512-12x32", mr: 12, nr: 32, fn: func(kc int, a, b, c []float32, ldc int) {
+		_, _, _ = a[12*kc-1], b[32*kc-1], c[11*ldc+31]
+		sgemmAVX512x12x32(kc, &a[0], &b[0], &c[0], ldc)
+	}}
+	avx2Kernel = microKernel{name: "avx2-6x16", mr: 6, nr: 16, fn: func(kc int, a, b, c []float32, ldc int) {
+		_, _, _ = a[6*kc-1], b[16*kc-1], c[5*ldc+15]
+		sgemmAVX2x6x16(kc, &a[0], &b[0], &c[0], ldc)
+	}}
+)
+
+// kernelsAvailable lists the micro-kernels this CPU can run, best first.
+func kernelsAvailable() []*microKernel {
+	var ks []*microKernel
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
+		ks = append(ks, &avx512Kernel)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, &avx2Kernel)
+	}
+	return append(ks, &genericKernel)
+}

@@ -48,6 +48,7 @@ func main() {
 	for _, s := range specs {
 		gen(&w, s)
 	}
+	genTranspose(&w)
 	if err := os.WriteFile("sgemm_amd64.s", w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -135,4 +136,62 @@ func log2(n int) int {
 		k++
 	}
 	return k
+}
+
+// genTranspose writes transpose8AVX, which moves 8-row strips through
+// 8×8 in-register transposes (unpack, shuffle, then swap 128-bit halves).
+func genTranspose(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("// transpose8AVX transposes n8 blocks of 8×8 with AVX:")
+	p("// for q < n8, r < 8, c < 8: dst[(8q+c)*ldd + r] = src[r*lds + 8q + c].")
+	p("")
+	p("// func transpose8AVX(n8 int, src *float32, lds int, dst *float32, ldd int)")
+	p("TEXT ·transpose8AVX(SB), NOSPLIT, $0-40")
+	p("\tMOVQ n8+0(FP), CX    // CX = blocks left")
+	p("\tMOVQ src+8(FP), SI   // SI = &src[0]: rows 0-3")
+	p("\tMOVQ lds+16(FP), BX")
+	p("\tSHLQ $2, BX          // BX = lds in bytes")
+	p("\tMOVQ dst+24(FP), DI  // DI = &dst[0]: rows 0-3")
+	p("\tMOVQ ldd+32(FP), DX")
+	p("\tSHLQ $2, DX          // DX = ldd in bytes")
+	p("\tLEAQ (BX)(BX*2), R10 // R10 = 3 rows of src")
+	p("\tLEAQ (SI)(BX*4), R11 // R11 = &src[4*lds]: rows 4-7")
+	p("\tLEAQ (DX)(DX*2), R12 // R12 = 3 rows of dst")
+	p("\tLEAQ (DI)(DX*4), R13 // R13 = &dst[4*ldd]: rows 4-7")
+	p("\tMOVQ DX, R8")
+	p("\tSHLQ $3, R8          // R8 = 8 rows of dst")
+	p("\tTESTQ CX, CX")
+	p("\tJZ   transpose8AVX_done")
+	p("transpose8AVX_loop:")
+	rows := []string{"(SI)", "(SI)(BX*1)", "(SI)(BX*2)", "(SI)(R10*1)", "(R11)", "(R11)(BX*1)", "(R11)(BX*2)", "(R11)(R10*1)"}
+	drows := []string{"(DI)", "(DI)(DX*1)", "(DI)(DX*2)", "(DI)(R12*1)", "(R13)", "(R13)(DX*1)", "(R13)(DX*2)", "(R13)(R12*1)"}
+	for r, a := range rows {
+		p("\tVMOVUPS %s, Y%d  // r%d = src[%d*lds : +8]", a, r, r, r)
+	}
+	for i := 0; i < 8; i += 2 {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d  // t%d = r%d[0] r%d[0] r%d[1] r%d[1] per half", i+1, i, 8+i, i, i, i+1, i, i+1)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d  // t%d = r%d[2] r%d[2] r%d[3] r%d[3] per half", i+1, i, 9+i, i+1, i, i+1, i, i+1)
+	}
+	for h := 0; h < 8; h += 4 {
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d  // s%d = column %d of rows %d-%d per half", 10+h, 8+h, h, h, 0, h, h+3)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d  // s%d = column 1", 10+h, 8+h, h+1, h+1)
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d  // s%d = column 2", 11+h, 9+h, h+2, h+2)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d  // s%d = column 3", 11+h, 9+h, h+3, h+3)
+	}
+	for c := range 4 {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d  // column %d = low halves of s%d, s%d", c+4, c, 8+c, c, c, c+4)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d  // column %d = high halves", c+4, c, 12+c, c+4)
+	}
+	for c, a := range drows {
+		p("\tVMOVUPS Y%d, %s  // dst[%d*ldd : +8] = column %d", 8+c, a, c, c)
+	}
+	p("\tADDQ $32, SI  // next 8 columns of src")
+	p("\tADDQ $32, R11")
+	p("\tADDQ R8, DI   // next 8 rows of dst")
+	p("\tADDQ R8, R13")
+	p("\tDECQ CX")
+	p("\tJNZ  transpose8AVX_loop")
+	p("transpose8AVX_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }

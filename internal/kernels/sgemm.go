@@ -177,12 +177,29 @@ func packA(dst []float32, tA bool, a []float32, lda, ic, pc, mc, kc, mr int, alp
 		panel := dst[ir*kc : (ir+mr)*kc]
 		rows := min(mr, mc-ir)
 		if !tA {
-			// op(A)(i, p) = a[i*lda+p]: each source row is contiguous in p.
+			// op(A)(i, p) = a[i*lda+p]: each source row is contiguous in p,
+			// so groups of 8 rows go through 8×8 transposes.
+			n8, i8 := kc/8, 0
+			for ; i8+8 <= rows; i8 += 8 {
+				transpose8(n8, a[(ic+ir+i8)*lda+pc:], lda, panel[i8:], mr)
+			}
 			for i := range rows {
 				src := a[(ic+ir+i)*lda+pc:]
 				src = src[:kc]
-				for p, v := range src {
-					panel[p*mr+i] = alpha * v
+				p0 := 0
+				if i < i8 {
+					p0 = 8 * n8
+				}
+				for p := p0; p < kc; p++ {
+					panel[p*mr+i] = src[p]
+				}
+			}
+			if alpha != 1 {
+				for p := range kc {
+					d := panel[p*mr : p*mr+rows]
+					for i := range d {
+						d[i] *= alpha
+					}
 				}
 			}
 		} else {
@@ -218,12 +235,21 @@ func packB(dst []float32, tB bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
 				copy(panel[p*nr:p*nr+cols], src[:cols])
 			}
 		} else {
-			// op(B)(p, j) = b[j*ldb+p]: each source row is a panel column.
+			// op(B)(p, j) = b[j*ldb+p]: each source row is a panel column,
+			// so groups of 8 columns go through 8×8 transposes.
+			n8, j8 := kc/8, 0
+			for ; j8+8 <= cols; j8 += 8 {
+				transpose8(n8, b[(jc+jr+j8)*ldb+pc:], ldb, panel[j8:], nr)
+			}
 			for j := range cols {
 				src := b[(jc+jr+j)*ldb+pc:]
 				src = src[:kc]
-				for p, v := range src {
-					panel[p*nr+j] = v
+				p0 := 0
+				if j < j8 {
+					p0 = 8 * n8
+				}
+				for p := p0; p < kc; p++ {
+					panel[p*nr+j] = src[p]
 				}
 			}
 		}

@@ -42,3 +42,24 @@ func kernelsAvailable() []*microKernel {
 	}
 	return append(ks, &genericKernel)
 }
+
+// transpose8AVX transposes n8 8×8 blocks with AVX:
+//
+//	for q < n8, r < 8, c < 8: dst[(8q+c)*ldd + r] = src[r*lds + 8q + c]
+//
+//go:noescape
+func transpose8AVX(n8 int, src *float32, lds int, dst *float32, ldd int)
+
+// transpose8 is transpose8Generic's contract run by the CPU's best code.
+var transpose8 = func() func(n8 int, src []float32, lds int, dst []float32, ldd int) {
+	if !cpu.X86.HasAVX {
+		return transpose8Generic
+	}
+	return func(n8 int, src []float32, lds int, dst []float32, ldd int) {
+		if n8 <= 0 {
+			return
+		}
+		_, _ = src[7*lds+8*n8-1], dst[(8*n8-1)*ldd+7]
+		transpose8AVX(n8, &src[0], lds, &dst[0], ldd)
+	}
+}()

@@ -495,3 +495,73 @@ sgemmAVX2x6x16_store:
 	VZEROUPPER
 	RET
 
+// transpose8AVX transposes n8 blocks of 8×8 with AVX:
+// for q < n8, r < 8, c < 8: dst[(8q+c)*ldd + r] = src[r*lds + 8q + c].
+
+// func transpose8AVX(n8 int, src *float32, lds int, dst *float32, ldd int)
+TEXT ·transpose8AVX(SB), NOSPLIT, $0-40
+	MOVQ n8+0(FP), CX    // CX = blocks left
+	MOVQ src+8(FP), SI   // SI = &src[0]: rows 0-3
+	MOVQ lds+16(FP), BX
+	SHLQ $2, BX          // BX = lds in bytes
+	MOVQ dst+24(FP), DI  // DI = &dst[0]: rows 0-3
+	MOVQ ldd+32(FP), DX
+	SHLQ $2, DX          // DX = ldd in bytes
+	LEAQ (BX)(BX*2), R10 // R10 = 3 rows of src
+	LEAQ (SI)(BX*4), R11 // R11 = &src[4*lds]: rows 4-7
+	LEAQ (DX)(DX*2), R12 // R12 = 3 rows of dst
+	LEAQ (DI)(DX*4), R13 // R13 = &dst[4*ldd]: rows 4-7
+	MOVQ DX, R8
+	SHLQ $3, R8          // R8 = 8 rows of dst
+	TESTQ CX, CX
+	JZ   transpose8AVX_done
+transpose8AVX_loop:
+	VMOVUPS (SI), Y0  // r0 = src[0*lds : +8]
+	VMOVUPS (SI)(BX*1), Y1  // r1 = src[1*lds : +8]
+	VMOVUPS (SI)(BX*2), Y2  // r2 = src[2*lds : +8]
+	VMOVUPS (SI)(R10*1), Y3  // r3 = src[3*lds : +8]
+	VMOVUPS (R11), Y4  // r4 = src[4*lds : +8]
+	VMOVUPS (R11)(BX*1), Y5  // r5 = src[5*lds : +8]
+	VMOVUPS (R11)(BX*2), Y6  // r6 = src[6*lds : +8]
+	VMOVUPS (R11)(R10*1), Y7  // r7 = src[7*lds : +8]
+	VUNPCKLPS Y1, Y0, Y8  // t0 = r0[0] r1[0] r0[1] r1[1] per half
+	VUNPCKHPS Y1, Y0, Y9  // t1 = r0[2] r1[2] r0[3] r1[3] per half
+	VUNPCKLPS Y3, Y2, Y10  // t2 = r2[0] r3[0] r2[1] r3[1] per half
+	VUNPCKHPS Y3, Y2, Y11  // t3 = r2[2] r3[2] r2[3] r3[3] per half
+	VUNPCKLPS Y5, Y4, Y12  // t4 = r4[0] r5[0] r4[1] r5[1] per half
+	VUNPCKHPS Y5, Y4, Y13  // t5 = r4[2] r5[2] r4[3] r5[3] per half
+	VUNPCKLPS Y7, Y6, Y14  // t6 = r6[0] r7[0] r6[1] r7[1] per half
+	VUNPCKHPS Y7, Y6, Y15  // t7 = r6[2] r7[2] r6[3] r7[3] per half
+	VSHUFPS $0x44, Y10, Y8, Y0  // s0 = column 0 of rows 0-3 per half
+	VSHUFPS $0xEE, Y10, Y8, Y1  // s1 = column 1
+	VSHUFPS $0x44, Y11, Y9, Y2  // s2 = column 2
+	VSHUFPS $0xEE, Y11, Y9, Y3  // s3 = column 3
+	VSHUFPS $0x44, Y14, Y12, Y4  // s4 = column 0 of rows 4-7 per half
+	VSHUFPS $0xEE, Y14, Y12, Y5  // s5 = column 1
+	VSHUFPS $0x44, Y15, Y13, Y6  // s6 = column 2
+	VSHUFPS $0xEE, Y15, Y13, Y7  // s7 = column 3
+	VPERM2F128 $0x20, Y4, Y0, Y8  // column 0 = low halves of s0, s4
+	VPERM2F128 $0x31, Y4, Y0, Y12  // column 4 = high halves
+	VPERM2F128 $0x20, Y5, Y1, Y9  // column 1 = low halves of s1, s5
+	VPERM2F128 $0x31, Y5, Y1, Y13  // column 5 = high halves
+	VPERM2F128 $0x20, Y6, Y2, Y10  // column 2 = low halves of s2, s6
+	VPERM2F128 $0x31, Y6, Y2, Y14  // column 6 = high halves
+	VPERM2F128 $0x20, Y7, Y3, Y11  // column 3 = low halves of s3, s7
+	VPERM2F128 $0x31, Y7, Y3, Y15  // column 7 = high halves
+	VMOVUPS Y8, (DI)  // dst[0*ldd : +8] = column 0
+	VMOVUPS Y9, (DI)(DX*1)  // dst[1*ldd : +8] = column 1
+	VMOVUPS Y10, (DI)(DX*2)  // dst[2*ldd : +8] = column 2
+	VMOVUPS Y11, (DI)(R12*1)  // dst[3*ldd : +8] = column 3
+	VMOVUPS Y12, (R13)  // dst[4*ldd : +8] = column 4
+	VMOVUPS Y13, (R13)(DX*1)  // dst[5*ldd : +8] = column 5
+	VMOVUPS Y14, (R13)(DX*2)  // dst[6*ldd : +8] = column 6
+	VMOVUPS Y15, (R13)(R12*1)  // dst[7*ldd : +8] = column 7
+	ADDQ $32, SI  // next 8 columns of src
+	ADDQ $32, R11
+	ADDQ R8, DI   // next 8 rows of dst
+	ADDQ R8, R13
+	DECQ CX
+	JNZ  transpose8AVX_loop
+transpose8AVX_done:
+	VZEROUPPER
+	RET

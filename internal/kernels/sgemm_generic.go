@@ -40,3 +40,15 @@ func kernelGeneric4x4(kc int, a, b, c []float32, ldc int) {
 	r = c[3*ldc : 3*ldc+4]
 	r[0], r[1], r[2], r[3] = r[0]+c30, r[1]+c31, r[2]+c32, r[3]+c33
 }
+
+// transpose8Generic transposes n8 blocks of 8×8:
+//
+//	for q < n8, r < 8, c < 8: dst[(8q+c)*ldd + r] = src[r*lds + 8q + c]
+func transpose8Generic(n8 int, src []float32, lds int, dst []float32, ldd int) {
+	for r := range 8 {
+		s := src[r*lds : r*lds+8*n8]
+		for c, v := range s {
+			dst[c*ldd+r] = v
+		}
+	}
+}

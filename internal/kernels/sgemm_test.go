@@ -237,3 +237,34 @@ func TestSgemmPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { assert.PanicsWithValue(t, tt.msg, tt.f) })
 	}
 }
+
+func TestTranspose8(t *testing.T) {
+	impls := map[string]func(int, []float32, int, []float32, int){
+		"generic": transpose8Generic, "best": transpose8,
+	}
+	for name, tr := range impls {
+		for _, tc := range []struct{ n8, lds, ldd int }{{1, 8, 8}, {1, 9, 12}, {3, 29, 32}, {5, 40, 13}} {
+			t.Run(fmt.Sprintf("%s/%d_%d_%d", name, tc.n8, tc.lds, tc.ldd), func(t *testing.T) {
+				src := make([]float32, 7*tc.lds+8*tc.n8)
+				for i := range src {
+					src[i] = float32(i)
+				}
+				dst := make([]float32, (8*tc.n8-1)*tc.ldd+8+16)
+				for i := range dst {
+					dst[i] = guard
+				}
+				tr(tc.n8, src, tc.lds, dst, tc.ldd)
+				for i, got := range dst {
+					row, col := i/tc.ldd, i%tc.ldd
+					want := guard
+					if row < 8*tc.n8 && col < 8 {
+						want = src[col*tc.lds+row]
+					}
+					if got != want {
+						t.Fatalf("dst[%d] (row %d, col %d) = %g, want %g", i, row, col, got, want)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// ulps is |got-want| in units of the float32 spacing at want.
+func ulps(got float32, want float64) float64 {
+	w := float32(want)
+	if float64(got) == want || got == w {
+		return 0
+	}
+	up := math.Nextafter32(float32(math.Abs(want)), float32(math.Inf(1))) - float32(math.Abs(want))
+	if up == 0 || math.IsInf(float64(up), 0) {
+		up = math.SmallestNonzeroFloat32
+	}
+	return math.Abs(float64(got)-want) / float64(up)
+}
+
+// sweep calls f on a dense grid of float32 values in [lo, hi].
+func sweep(lo, hi float32, n int, f func(x float32)) {
+	for i := 0; i <= n; i++ {
+		f(lo + (hi-lo)*float32(i)/float32(n))
+	}
+}
+
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	sweep(-103, 88.7, 2_000_000, func(x float32) {
+		want := math.Exp(float64(x))
+		if want < 0x1p-126 {
+			// Subnormal results: absolute error within half the smallest step.
+			if d := math.Abs(float64(exp32(x)) - want); d > 0x1p-149 {
+				t.Fatalf("exp32(%g) = %g, want %g", x, exp32(x), want)
+			}
+			return
+		}
+		worst = math.Max(worst, ulps(exp32(x), want))
+	})
+	t.Logf("exp32 worst error %.2f ulp", worst)
+	assert.LessOrEqual(t, worst, 2.0)
+	assert.True(t, math.IsInf(float64(exp32(89)), 1))
+	assert.Equal(t, float32(0), exp32(-104))
+	assert.True(t, math.IsNaN(float64(exp32(float32(math.NaN())))))
+	assert.Equal(t, float32(1), exp32(0))
+	assert.True(t, math.IsInf(float64(Exp(float32(math.Inf(1)))), 1))
+	assert.Equal(t, float32(0), Exp(float32(math.Inf(-1))))
+}
+
+func TestErf32(t *testing.T) {
+	worst := 0.0
+	sweep(-5, 5, 2_000_000, func(x float32) {
+		if u := ulps(erf32(x), math.Erf(float64(x))); u > worst {
+			worst = u
+		}
+	})
+	t.Logf("erf32 worst error %.2f ulp", worst)
+	assert.LessOrEqual(t, worst, 3.0)
+	assert.True(t, math.IsNaN(float64(erf32(float32(math.NaN())))))
+	assert.Equal(t, float32(1), erf32(float32(math.Inf(1))))
+	assert.Equal(t, float32(-1), erf32(float32(math.Inf(-1))))
+}
+
+func TestGELU32(t *testing.T) {
+	worst := 0.0
+	sweep(-14, 14, 2_000_000, func(x float32) {
+		xd := float64(x)
+		want := 0.5 * xd * math.Erfc(-xd/math.Sqrt2)
+		if math.Abs(want) < 1e-30 {
+			return
+		}
+		if u := ulps(gelu32(x), want); u > worst {
+			worst = u
+		}
+	})
+	t.Logf("gelu32 worst error %.2f ulp", worst)
+	assert.LessOrEqual(t, worst, 5.0)
+	assert.Equal(t, float32(100), gelu32(100))
+	assert.Equal(t, float32(0), gelu32(-100))
+}

@@ -43,27 +43,29 @@ var openBLASOnce struct {
 // loadOpenBLAS opens the first CBLAS library found, once per process.
 func loadOpenBLAS() (*openBLAS, error) {
 	o := &openBLASOnce
-	o.Do(func() {
-		var errs []string
-		for _, name := range cblasLibraries[runtime.GOOS] {
-			h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
-			}
-			sym, err := purego.Dlsym(h, "cblas_sgemm")
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
-				continue
-			}
-			ob := &openBLAS{lib: name}
-			purego.RegisterFunc(&ob.sgemm, sym)
-			o.impl = ob
-			return
-		}
-		o.err = errors.New("no CBLAS library found (" + strings.Join(errs, "; ") + ")")
-	})
+	o.Do(func() { o.impl, o.err = openCBLAS(cblasLibraries[runtime.GOOS]) })
 	return o.impl, o.err
+}
+
+// openCBLAS opens the first of names that loads and has cblas_sgemm.
+func openCBLAS(names []string) (*openBLAS, error) {
+	var errs []string
+	for _, name := range names {
+		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		sym, err := purego.Dlsym(h, "cblas_sgemm")
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		ob := &openBLAS{lib: name}
+		purego.RegisterFunc(&ob.sgemm, sym)
+		return ob, nil
+	}
+	return nil, errors.New("no CBLAS library found (tried " + strings.Join(names, ", ") + ": " + strings.Join(errs, "; ") + ")")
 }
 
 func (o *openBLAS) name() string { return o.lib }

@@ -21,7 +21,7 @@ func gemmImpls(t *testing.T) map[string]blas.Float32Level3 {
 		impls[k.name+"/3workers"] = Implementation{kernel: k, maxWorkers: 3}
 	}
 	if ob, err := loadOpenBLAS(); err == nil {
-		impls["cblas:"+ob.lib] = ob
+		impls["cblas:"+ob.name()] = ob
 	} else {
 		t.Logf("OpenBLAS not tested: %v", err)
 	}

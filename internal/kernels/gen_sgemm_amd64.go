@@ -25,6 +25,7 @@ type spec struct {
 }
 
 var specs = []spec{
+	{name: "sgemmAVX512x6x64", reg: "Z", lanes: 16, mr: 6, nv: 4, nbcast: 4, unroll: 4, doc: "AVX-512F"},
 	{name: "sgemmAVX512x12x32", reg: "Z", lanes: 16, mr: 12, nv: 2, nbcast: 6, unroll: 4, doc: "AVX-512F"},
 	{name: "sgemmAVX2x6x16", reg: "Y", lanes: 8, mr: 6, nv: 2, nbcast: 2, unroll: 4, doc: "AVX2 and FMA"},
 }

@@ -81,3 +81,40 @@ func TestGELU32(t *testing.T) {
 	assert.Equal(t, float32(100), gelu32(100))
 	assert.Equal(t, float32(0), gelu32(-100))
 }
+
+// TestVectorExp compares the CPU's expShift and quickGELU with the generic
+// loops over every length up to 2·8+1 and with special values.
+func TestVectorExp(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	special := []float32{0, -0.5, 3, -50, -86.9, -87.5, -200, 87.9, float32(math.Inf(-1)), -inf + 1, 1e-30}
+	for n := 0; n <= 17; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = special[i%len(special)] - float32(i)*0.37
+		}
+		got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+		sg, sw := expShift(got, 1.5), expShiftGeneric(want, 1.5)
+		for i := range x {
+			if want[i] < 1e-37 {
+				assert.InDelta(t, 0, got[i], 2e-37, "n=%d i=%d x=%g", n, i, x[i])
+				continue
+			}
+			assert.InEpsilon(t, want[i], got[i], 3e-7, "n=%d i=%d x=%g", n, i, x[i])
+		}
+		assert.InDelta(t, sw, sg, 1e-6*float64(sw)+1e-37, "sum n=%d", n)
+
+		got, want = append([]float32(nil), x...), append([]float32(nil), x...)
+		quickGELU(got)
+		quickGELUGeneric(want)
+		for i := range x {
+			if math.IsInf(float64(x[i]), 0) {
+				continue // ±Inf·σ(±Inf): NaN in the generic loop, ±Inf in the vector one
+			}
+			assert.InDelta(t, want[i], got[i], 3e-7*math.Abs(float64(want[i]))+1e-30, "quick n=%d i=%d x=%g", n, i, x[i])
+		}
+	}
+	x := []float32{nan, 0, 1, 2, 3, 4, 5, 6, 7, inf}
+	expShift(x, 0)
+	assert.True(t, math.IsNaN(float64(x[0])), "NaN stays NaN")
+	assert.False(t, math.IsNaN(float64(x[9])))
+}

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // LayerNorm normalizes each row of x [rows, cols] into dst:
 //
@@ -96,30 +99,66 @@ func Softmax(row []float32) {
 			m = v
 		}
 	}
-	var s [4]float32
-	for i, v := range row {
-		e := exp32(v - m)
-		row[i] = e
-		s[i&3] += e
-	}
-	inv := 1 / ((s[0] + s[1]) + (s[2] + s[3]))
+	inv := 1 / expShift(row, m)
 	for i := range row {
 		row[i] *= inv
 	}
 }
 
-// QuickGELU applies x·σ(1.702x) to x in place.
+// expShiftGeneric sets x[i] = e^(x[i]-shift) and returns Σ x[i] over four
+// partial sums.
+func expShiftGeneric(x []float32, shift float32) float32 {
+	var s [4]float32
+	for i, v := range x {
+		e := exp32(v - shift)
+		x[i] = e
+		s[i&3] += e
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// QuickGELU applies x·σ(1.702x) to x in place. Below x ≈ -51, where the
+// result is under 1e-37 in magnitude, the vector path returns a tiny value
+// rather than -0.
+// Long slices are split across the cores.
 func QuickGELU(x []float32) {
+	forChunks(len(x), func(lo, hi int) { quickGELU(x[lo:hi]) })
+}
+
+func quickGELUGeneric(x []float32) {
 	for i, v := range x {
 		x[i] = v / (1 + exp32(-1.702*v))
 	}
 }
 
 // GELU applies the exact x·(1+erf(x/√2))/2 to x in place, within 5 ulp.
+// Long slices are split across the cores.
 func GELU(x []float32) {
-	for i, v := range x {
-		x[i] = gelu32(v)
+	forChunks(len(x), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			x[lo+i] = gelu32(v)
+		}
+	})
+}
+
+// elemParallel is the slice length from which element-wise kernels split
+// across goroutines.
+const elemParallel = 1 << 15
+
+// forChunks calls f on contiguous ranges covering [0, n), one per core
+// when n is large, else once on the calling goroutine.
+func forChunks(n int, f func(lo, hi int)) {
+	w := workers()
+	if n < elemParallel || w <= 1 {
+		f(0, n)
+		return
 	}
+	var wg sync.WaitGroup
+	for i := range w {
+		lo, hi := n*i/w, n*(i+1)/w
+		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
 }
 
 // Exp is float32 e^x, within 1.5 ulp.

@@ -13,6 +13,13 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func sgemmAVX512x12x32(kc int, a, b, c *float32, ldc int)
 
+// sgemmAVX512x6x64 is the AVX-512 micro-kernel, mr = 6 and nr = 64:
+//
+//	for i < 6, j < 64: c[i*ldc+j] += Σ_{p<kc} a[p*6+i]·b[p*64+j]
+//
+//go:noescape
+func sgemmAVX512x6x64(kc int, a, b, c *float32, ldc int)
+
 // sgemmAVX2x6x16 is the AVX2+FMA micro-kernel, mr = 6 and nr = 16:
 //
 //	for i < 6, j < 16: c[i*ldc+j] += Σ_{p<kc} a[p*6+i]·b[p*16+j]
@@ -25,6 +32,10 @@ var (
 		_, _, _ = a[12*kc-1], b[32*kc-1], c[11*ldc+31]
 		sgemmAVX512x12x32(kc, &a[0], &b[0], &c[0], ldc)
 	}}
+	avx512x6Kernel = microKernel{name: "avx512-6x64", mr: 6, nr: 64, fn: func(kc int, a, b, c []float32, ldc int) {
+		_, _, _ = a[6*kc-1], b[64*kc-1], c[5*ldc+63]
+		sgemmAVX512x6x64(kc, &a[0], &b[0], &c[0], ldc)
+	}}
 	avx2Kernel = microKernel{name: "avx2-6x16", mr: 6, nr: 16, fn: func(kc int, a, b, c []float32, ldc int) {
 		_, _, _ = a[6*kc-1], b[16*kc-1], c[5*ldc+15]
 		sgemmAVX2x6x16(kc, &a[0], &b[0], &c[0], ldc)
@@ -35,7 +46,7 @@ var (
 func kernelsAvailable() []*microKernel {
 	var ks []*microKernel
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
-		ks = append(ks, &avx512Kernel)
+		ks = append(ks, &avx512x6Kernel, &avx512Kernel)
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, &avx2Kernel)

@@ -11,6 +11,288 @@
 #define LDC BX
 #define KU AX
 
+// sgemmAVX512x6x64 uses AVX-512F: for i < 6, j < 64: c[i*ldc+j] += Σ_{p<kc} a[p*6+i]·b[p*64+j].
+// Accumulators Z0-Z23, B row in Z24-Z27, broadcasts in the rest.
+
+// func sgemmAVX512x6x64(kc int, a, b, c *float32, ldc int)
+TEXT ·sgemmAVX512x6x64(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), KC  // KC = kc
+	MOVQ a+8(FP), PA   // PA = &a[0]
+	MOVQ b+16(FP), PB  // PB = &b[0]
+	MOVQ c+24(FP), CP  // CP = &c[0]
+	MOVQ ldc+32(FP), LDC
+	SHLQ $2, LDC        // LDC = ldc*4, the row stride in bytes
+	VPXORD Z0, Z0, Z0  // acc = 0
+	VPXORD Z1, Z1, Z1  // acc = 0
+	VPXORD Z2, Z2, Z2  // acc = 0
+	VPXORD Z3, Z3, Z3  // acc = 0
+	VPXORD Z4, Z4, Z4  // acc = 0
+	VPXORD Z5, Z5, Z5  // acc = 0
+	VPXORD Z6, Z6, Z6  // acc = 0
+	VPXORD Z7, Z7, Z7  // acc = 0
+	VPXORD Z8, Z8, Z8  // acc = 0
+	VPXORD Z9, Z9, Z9  // acc = 0
+	VPXORD Z10, Z10, Z10  // acc = 0
+	VPXORD Z11, Z11, Z11  // acc = 0
+	VPXORD Z12, Z12, Z12  // acc = 0
+	VPXORD Z13, Z13, Z13  // acc = 0
+	VPXORD Z14, Z14, Z14  // acc = 0
+	VPXORD Z15, Z15, Z15  // acc = 0
+	VPXORD Z16, Z16, Z16  // acc = 0
+	VPXORD Z17, Z17, Z17  // acc = 0
+	VPXORD Z18, Z18, Z18  // acc = 0
+	VPXORD Z19, Z19, Z19  // acc = 0
+	VPXORD Z20, Z20, Z20  // acc = 0
+	VPXORD Z21, Z21, Z21  // acc = 0
+	VPXORD Z22, Z22, Z22  // acc = 0
+	VPXORD Z23, Z23, Z23  // acc = 0
+	MOVQ KC, KU
+	SHRQ $2, KU         // KU = kc / 4
+	JZ   sgemmAVX512x6x64_tail
+sgemmAVX512x6x64_loop:
+	// p + 0
+	VMOVUPS 0(PB), Z24  // b0 = b[p*64+0 : +16]
+	VMOVUPS 64(PB), Z25  // b1 = b[p*64+16 : +16]
+	VMOVUPS 128(PB), Z26  // b2 = b[p*64+32 : +16]
+	VMOVUPS 192(PB), Z27  // b3 = b[p*64+48 : +16]
+	VBROADCASTSS 0(PA), Z28  // a0 = a[p*6+0]
+	VFMADD231PS Z24, Z28, Z0  // acc[0][0] += a0·b0
+	VFMADD231PS Z25, Z28, Z1  // acc[0][1] += a0·b1
+	VFMADD231PS Z26, Z28, Z2  // acc[0][2] += a0·b2
+	VFMADD231PS Z27, Z28, Z3  // acc[0][3] += a0·b3
+	VBROADCASTSS 4(PA), Z29  // a1 = a[p*6+1]
+	VFMADD231PS Z24, Z29, Z4  // acc[1][0] += a1·b0
+	VFMADD231PS Z25, Z29, Z5  // acc[1][1] += a1·b1
+	VFMADD231PS Z26, Z29, Z6  // acc[1][2] += a1·b2
+	VFMADD231PS Z27, Z29, Z7  // acc[1][3] += a1·b3
+	VBROADCASTSS 8(PA), Z30  // a2 = a[p*6+2]
+	VFMADD231PS Z24, Z30, Z8  // acc[2][0] += a2·b0
+	VFMADD231PS Z25, Z30, Z9  // acc[2][1] += a2·b1
+	VFMADD231PS Z26, Z30, Z10  // acc[2][2] += a2·b2
+	VFMADD231PS Z27, Z30, Z11  // acc[2][3] += a2·b3
+	VBROADCASTSS 12(PA), Z31  // a3 = a[p*6+3]
+	VFMADD231PS Z24, Z31, Z12  // acc[3][0] += a3·b0
+	VFMADD231PS Z25, Z31, Z13  // acc[3][1] += a3·b1
+	VFMADD231PS Z26, Z31, Z14  // acc[3][2] += a3·b2
+	VFMADD231PS Z27, Z31, Z15  // acc[3][3] += a3·b3
+	VBROADCASTSS 16(PA), Z28  // a4 = a[p*6+4]
+	VFMADD231PS Z24, Z28, Z16  // acc[4][0] += a4·b0
+	VFMADD231PS Z25, Z28, Z17  // acc[4][1] += a4·b1
+	VFMADD231PS Z26, Z28, Z18  // acc[4][2] += a4·b2
+	VFMADD231PS Z27, Z28, Z19  // acc[4][3] += a4·b3
+	VBROADCASTSS 20(PA), Z29  // a5 = a[p*6+5]
+	VFMADD231PS Z24, Z29, Z20  // acc[5][0] += a5·b0
+	VFMADD231PS Z25, Z29, Z21  // acc[5][1] += a5·b1
+	VFMADD231PS Z26, Z29, Z22  // acc[5][2] += a5·b2
+	VFMADD231PS Z27, Z29, Z23  // acc[5][3] += a5·b3
+	// p + 1
+	VMOVUPS 256(PB), Z24  // b0 = b[p*64+0 : +16]
+	VMOVUPS 320(PB), Z25  // b1 = b[p*64+16 : +16]
+	VMOVUPS 384(PB), Z26  // b2 = b[p*64+32 : +16]
+	VMOVUPS 448(PB), Z27  // b3 = b[p*64+48 : +16]
+	VBROADCASTSS 24(PA), Z28  // a0 = a[p*6+0]
+	VFMADD231PS Z24, Z28, Z0  // acc[0][0] += a0·b0
+	VFMADD231PS Z25, Z28, Z1  // acc[0][1] += a0·b1
+	VFMADD231PS Z26, Z28, Z2  // acc[0][2] += a0·b2
+	VFMADD231PS Z27, Z28, Z3  // acc[0][3] += a0·b3
+	VBROADCASTSS 28(PA), Z29  // a1 = a[p*6+1]
+	VFMADD231PS Z24, Z29, Z4  // acc[1][0] += a1·b0
+	VFMADD231PS Z25, Z29, Z5  // acc[1][1] += a1·b1
+	VFMADD231PS Z26, Z29, Z6  // acc[1][2] += a1·b2
+	VFMADD231PS Z27, Z29, Z7  // acc[1][3] += a1·b3
+	VBROADCASTSS 32(PA), Z30  // a2 = a[p*6+2]
+	VFMADD231PS Z24, Z30, Z8  // acc[2][0] += a2·b0
+	VFMADD231PS Z25, Z30, Z9  // acc[2][1] += a2·b1
+	VFMADD231PS Z26, Z30, Z10  // acc[2][2] += a2·b2
+	VFMADD231PS Z27, Z30, Z11  // acc[2][3] += a2·b3
+	VBROADCASTSS 36(PA), Z31  // a3 = a[p*6+3]
+	VFMADD231PS Z24, Z31, Z12  // acc[3][0] += a3·b0
+	VFMADD231PS Z25, Z31, Z13  // acc[3][1] += a3·b1
+	VFMADD231PS Z26, Z31, Z14  // acc[3][2] += a3·b2
+	VFMADD231PS Z27, Z31, Z15  // acc[3][3] += a3·b3
+	VBROADCASTSS 40(PA), Z28  // a4 = a[p*6+4]
+	VFMADD231PS Z24, Z28, Z16  // acc[4][0] += a4·b0
+	VFMADD231PS Z25, Z28, Z17  // acc[4][1] += a4·b1
+	VFMADD231PS Z26, Z28, Z18  // acc[4][2] += a4·b2
+	VFMADD231PS Z27, Z28, Z19  // acc[4][3] += a4·b3
+	VBROADCASTSS 44(PA), Z29  // a5 = a[p*6+5]
+	VFMADD231PS Z24, Z29, Z20  // acc[5][0] += a5·b0
+	VFMADD231PS Z25, Z29, Z21  // acc[5][1] += a5·b1
+	VFMADD231PS Z26, Z29, Z22  // acc[5][2] += a5·b2
+	VFMADD231PS Z27, Z29, Z23  // acc[5][3] += a5·b3
+	// p + 2
+	VMOVUPS 512(PB), Z24  // b0 = b[p*64+0 : +16]
+	VMOVUPS 576(PB), Z25  // b1 = b[p*64+16 : +16]
+	VMOVUPS 640(PB), Z26  // b2 = b[p*64+32 : +16]
+	VMOVUPS 704(PB), Z27  // b3 = b[p*64+48 : +16]
+	VBROADCASTSS 48(PA), Z28  // a0 = a[p*6+0]
+	VFMADD231PS Z24, Z28, Z0  // acc[0][0] += a0·b0
+	VFMADD231PS Z25, Z28, Z1  // acc[0][1] += a0·b1
+	VFMADD231PS Z26, Z28, Z2  // acc[0][2] += a0·b2
+	VFMADD231PS Z27, Z28, Z3  // acc[0][3] += a0·b3
+	VBROADCASTSS 52(PA), Z29  // a1 = a[p*6+1]
+	VFMADD231PS Z24, Z29, Z4  // acc[1][0] += a1·b0
+	VFMADD231PS Z25, Z29, Z5  // acc[1][1] += a1·b1
+	VFMADD231PS Z26, Z29, Z6  // acc[1][2] += a1·b2
+	VFMADD231PS Z27, Z29, Z7  // acc[1][3] += a1·b3
+	VBROADCASTSS 56(PA), Z30  // a2 = a[p*6+2]
+	VFMADD231PS Z24, Z30, Z8  // acc[2][0] += a2·b0
+	VFMADD231PS Z25, Z30, Z9  // acc[2][1] += a2·b1
+	VFMADD231PS Z26, Z30, Z10  // acc[2][2] += a2·b2
+	VFMADD231PS Z27, Z30, Z11  // acc[2][3] += a2·b3
+	VBROADCASTSS 60(PA), Z31  // a3 = a[p*6+3]
+	VFMADD231PS Z24, Z31, Z12  // acc[3][0] += a3·b0
+	VFMADD231PS Z25, Z31, Z13  // acc[3][1] += a3·b1
+	VFMADD231PS Z26, Z31, Z14  // acc[3][2] += a3·b2
+	VFMADD231PS Z27, Z31, Z15  // acc[3][3] += a3·b3
+	VBROADCASTSS 64(PA), Z28  // a4 = a[p*6+4]
+	VFMADD231PS Z24, Z28, Z16  // acc[4][0] += a4·b0
+	VFMADD231PS Z25, Z28, Z17  // acc[4][1] += a4·b1
+	VFMADD231PS Z26, Z28, Z18  // acc[4][2] += a4·b2
+	VFMADD231PS Z27, Z28, Z19  // acc[4][3] += a4·b3
+	VBROADCASTSS 68(PA), Z29  // a5 = a[p*6+5]
+	VFMADD231PS Z24, Z29, Z20  // acc[5][0] += a5·b0
+	VFMADD231PS Z25, Z29, Z21  // acc[5][1] += a5·b1
+	VFMADD231PS Z26, Z29, Z22  // acc[5][2] += a5·b2
+	VFMADD231PS Z27, Z29, Z23  // acc[5][3] += a5·b3
+	// p + 3
+	VMOVUPS 768(PB), Z24  // b0 = b[p*64+0 : +16]
+	VMOVUPS 832(PB), Z25  // b1 = b[p*64+16 : +16]
+	VMOVUPS 896(PB), Z26  // b2 = b[p*64+32 : +16]
+	VMOVUPS 960(PB), Z27  // b3 = b[p*64+48 : +16]
+	VBROADCASTSS 72(PA), Z28  // a0 = a[p*6+0]
+	VFMADD231PS Z24, Z28, Z0  // acc[0][0] += a0·b0
+	VFMADD231PS Z25, Z28, Z1  // acc[0][1] += a0·b1
+	VFMADD231PS Z26, Z28, Z2  // acc[0][2] += a0·b2
+	VFMADD231PS Z27, Z28, Z3  // acc[0][3] += a0·b3
+	VBROADCASTSS 76(PA), Z29  // a1 = a[p*6+1]
+	VFMADD231PS Z24, Z29, Z4  // acc[1][0] += a1·b0
+	VFMADD231PS Z25, Z29, Z5  // acc[1][1] += a1·b1
+	VFMADD231PS Z26, Z29, Z6  // acc[1][2] += a1·b2
+	VFMADD231PS Z27, Z29, Z7  // acc[1][3] += a1·b3
+	VBROADCASTSS 80(PA), Z30  // a2 = a[p*6+2]
+	VFMADD231PS Z24, Z30, Z8  // acc[2][0] += a2·b0
+	VFMADD231PS Z25, Z30, Z9  // acc[2][1] += a2·b1
+	VFMADD231PS Z26, Z30, Z10  // acc[2][2] += a2·b2
+	VFMADD231PS Z27, Z30, Z11  // acc[2][3] += a2·b3
+	VBROADCASTSS 84(PA), Z31  // a3 = a[p*6+3]
+	VFMADD231PS Z24, Z31, Z12  // acc[3][0] += a3·b0
+	VFMADD231PS Z25, Z31, Z13  // acc[3][1] += a3·b1
+	VFMADD231PS Z26, Z31, Z14  // acc[3][2] += a3·b2
+	VFMADD231PS Z27, Z31, Z15  // acc[3][3] += a3·b3
+	VBROADCASTSS 88(PA), Z28  // a4 = a[p*6+4]
+	VFMADD231PS Z24, Z28, Z16  // acc[4][0] += a4·b0
+	VFMADD231PS Z25, Z28, Z17  // acc[4][1] += a4·b1
+	VFMADD231PS Z26, Z28, Z18  // acc[4][2] += a4·b2
+	VFMADD231PS Z27, Z28, Z19  // acc[4][3] += a4·b3
+	VBROADCASTSS 92(PA), Z29  // a5 = a[p*6+5]
+	VFMADD231PS Z24, Z29, Z20  // acc[5][0] += a5·b0
+	VFMADD231PS Z25, Z29, Z21  // acc[5][1] += a5·b1
+	VFMADD231PS Z26, Z29, Z22  // acc[5][2] += a5·b2
+	VFMADD231PS Z27, Z29, Z23  // acc[5][3] += a5·b3
+	ADDQ $96, PA  // PA += 4·mr floats
+	ADDQ $1024, PB  // PB += 4·nr floats
+	DECQ KU
+	JNZ  sgemmAVX512x6x64_loop
+sgemmAVX512x6x64_tail:
+	ANDQ $3, KC  // KC = kc % 4
+	JZ   sgemmAVX512x6x64_store
+sgemmAVX512x6x64_tailloop:
+	VMOVUPS 0(PB), Z24  // b0 = b[p*64+0 : +16]
+	VMOVUPS 64(PB), Z25  // b1 = b[p*64+16 : +16]
+	VMOVUPS 128(PB), Z26  // b2 = b[p*64+32 : +16]
+	VMOVUPS 192(PB), Z27  // b3 = b[p*64+48 : +16]
+	VBROADCASTSS 0(PA), Z28  // a0 = a[p*6+0]
+	VFMADD231PS Z24, Z28, Z0  // acc[0][0] += a0·b0
+	VFMADD231PS Z25, Z28, Z1  // acc[0][1] += a0·b1
+	VFMADD231PS Z26, Z28, Z2  // acc[0][2] += a0·b2
+	VFMADD231PS Z27, Z28, Z3  // acc[0][3] += a0·b3
+	VBROADCASTSS 4(PA), Z29  // a1 = a[p*6+1]
+	VFMADD231PS Z24, Z29, Z4  // acc[1][0] += a1·b0
+	VFMADD231PS Z25, Z29, Z5  // acc[1][1] += a1·b1
+	VFMADD231PS Z26, Z29, Z6  // acc[1][2] += a1·b2
+	VFMADD231PS Z27, Z29, Z7  // acc[1][3] += a1·b3
+	VBROADCASTSS 8(PA), Z30  // a2 = a[p*6+2]
+	VFMADD231PS Z24, Z30, Z8  // acc[2][0] += a2·b0
+	VFMADD231PS Z25, Z30, Z9  // acc[2][1] += a2·b1
+	VFMADD231PS Z26, Z30, Z10  // acc[2][2] += a2·b2
+	VFMADD231PS Z27, Z30, Z11  // acc[2][3] += a2·b3
+	VBROADCASTSS 12(PA), Z31  // a3 = a[p*6+3]
+	VFMADD231PS Z24, Z31, Z12  // acc[3][0] += a3·b0
+	VFMADD231PS Z25, Z31, Z13  // acc[3][1] += a3·b1
+	VFMADD231PS Z26, Z31, Z14  // acc[3][2] += a3·b2
+	VFMADD231PS Z27, Z31, Z15  // acc[3][3] += a3·b3
+	VBROADCASTSS 16(PA), Z28  // a4 = a[p*6+4]
+	VFMADD231PS Z24, Z28, Z16  // acc[4][0] += a4·b0
+	VFMADD231PS Z25, Z28, Z17  // acc[4][1] += a4·b1
+	VFMADD231PS Z26, Z28, Z18  // acc[4][2] += a4·b2
+	VFMADD231PS Z27, Z28, Z19  // acc[4][3] += a4·b3
+	VBROADCASTSS 20(PA), Z29  // a5 = a[p*6+5]
+	VFMADD231PS Z24, Z29, Z20  // acc[5][0] += a5·b0
+	VFMADD231PS Z25, Z29, Z21  // acc[5][1] += a5·b1
+	VFMADD231PS Z26, Z29, Z22  // acc[5][2] += a5·b2
+	VFMADD231PS Z27, Z29, Z23  // acc[5][3] += a5·b3
+	ADDQ $24, PA
+	ADDQ $256, PB
+	DECQ KC
+	JNZ  sgemmAVX512x6x64_tailloop
+sgemmAVX512x6x64_store:
+	VADDPS 0(CP), Z0, Z0  // acc[0][0] += c[0*ldc+0 : +16]
+	VMOVUPS Z0, 0(CP)
+	VADDPS 64(CP), Z1, Z1  // acc[0][1] += c[0*ldc+16 : +16]
+	VMOVUPS Z1, 64(CP)
+	VADDPS 128(CP), Z2, Z2  // acc[0][2] += c[0*ldc+32 : +16]
+	VMOVUPS Z2, 128(CP)
+	VADDPS 192(CP), Z3, Z3  // acc[0][3] += c[0*ldc+48 : +16]
+	VMOVUPS Z3, 192(CP)
+	ADDQ LDC, CP  // next row of c
+	VADDPS 0(CP), Z4, Z4  // acc[1][0] += c[1*ldc+0 : +16]
+	VMOVUPS Z4, 0(CP)
+	VADDPS 64(CP), Z5, Z5  // acc[1][1] += c[1*ldc+16 : +16]
+	VMOVUPS Z5, 64(CP)
+	VADDPS 128(CP), Z6, Z6  // acc[1][2] += c[1*ldc+32 : +16]
+	VMOVUPS Z6, 128(CP)
+	VADDPS 192(CP), Z7, Z7  // acc[1][3] += c[1*ldc+48 : +16]
+	VMOVUPS Z7, 192(CP)
+	ADDQ LDC, CP  // next row of c
+	VADDPS 0(CP), Z8, Z8  // acc[2][0] += c[2*ldc+0 : +16]
+	VMOVUPS Z8, 0(CP)
+	VADDPS 64(CP), Z9, Z9  // acc[2][1] += c[2*ldc+16 : +16]
+	VMOVUPS Z9, 64(CP)
+	VADDPS 128(CP), Z10, Z10  // acc[2][2] += c[2*ldc+32 : +16]
+	VMOVUPS Z10, 128(CP)
+	VADDPS 192(CP), Z11, Z11  // acc[2][3] += c[2*ldc+48 : +16]
+	VMOVUPS Z11, 192(CP)
+	ADDQ LDC, CP  // next row of c
+	VADDPS 0(CP), Z12, Z12  // acc[3][0] += c[3*ldc+0 : +16]
+	VMOVUPS Z12, 0(CP)
+	VADDPS 64(CP), Z13, Z13  // acc[3][1] += c[3*ldc+16 : +16]
+	VMOVUPS Z13, 64(CP)
+	VADDPS 128(CP), Z14, Z14  // acc[3][2] += c[3*ldc+32 : +16]
+	VMOVUPS Z14, 128(CP)
+	VADDPS 192(CP), Z15, Z15  // acc[3][3] += c[3*ldc+48 : +16]
+	VMOVUPS Z15, 192(CP)
+	ADDQ LDC, CP  // next row of c
+	VADDPS 0(CP), Z16, Z16  // acc[4][0] += c[4*ldc+0 : +16]
+	VMOVUPS Z16, 0(CP)
+	VADDPS 64(CP), Z17, Z17  // acc[4][1] += c[4*ldc+16 : +16]
+	VMOVUPS Z17, 64(CP)
+	VADDPS 128(CP), Z18, Z18  // acc[4][2] += c[4*ldc+32 : +16]
+	VMOVUPS Z18, 128(CP)
+	VADDPS 192(CP), Z19, Z19  // acc[4][3] += c[4*ldc+48 : +16]
+	VMOVUPS Z19, 192(CP)
+	ADDQ LDC, CP  // next row of c
+	VADDPS 0(CP), Z20, Z20  // acc[5][0] += c[5*ldc+0 : +16]
+	VMOVUPS Z20, 0(CP)
+	VADDPS 64(CP), Z21, Z21  // acc[5][1] += c[5*ldc+16 : +16]
+	VMOVUPS Z21, 64(CP)
+	VADDPS 128(CP), Z22, Z22  // acc[5][2] += c[5*ldc+32 : +16]
+	VMOVUPS Z22, 128(CP)
+	VADDPS 192(CP), Z23, Z23  // acc[5][3] += c[5*ldc+48 : +16]
+	VMOVUPS Z23, 192(CP)
+	VZEROUPPER
+	RET
+
 // sgemmAVX512x12x32 uses AVX-512F: for i < 12, j < 32: c[i*ldc+j] += Σ_{p<kc} a[p*12+i]·b[p*32+j].
 // Accumulators Z0-Z23, B row in Z24-Z25, broadcasts in the rest.
 

@@ -1,0 +1,8 @@
+//go:build !amd64 || noasm
+
+package kernels
+
+var (
+	expShift  = expShiftGeneric
+	quickGELU = quickGELUGeneric
+)

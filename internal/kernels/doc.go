@@ -32,7 +32,7 @@
 //
 // Exp, Erf and the activations work in float32 only, with polynomial
 // approximations fitted for this package (exp within 1.5 ulp, erf 3, GELU
-// 5); Softmax and QuickGELU run 8 lanes at a time with AVX2+FMA where the
+// 5); Softmax, QuickGELU and GELU run 8 lanes at a time with AVX2+FMA where the
 // CPU has it. The attention of a block ([AttentionPattern],
 // [AttentionApply]) reads Q, K and V through strides from the in-projection
 // output and runs its heads in parallel.

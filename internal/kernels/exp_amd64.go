@@ -18,6 +18,11 @@ func expShiftAVX2(x *float32, n8 int, shift float32, sums *[8]float32)
 //go:noescape
 func quickGELUAVX2(x *float32, n8 int)
 
+// geluAVX2 is gelu32 on 8·n8 elements with AVX2 and FMA.
+//
+//go:noescape
+func geluAVX2(x *float32, n8 int)
+
 var hasVecExp = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // expShift sets x[i] = e^(x[i]-shift) and returns Σ x[i].
@@ -47,5 +52,19 @@ var quickGELU = func() func(x []float32) {
 			quickGELUAVX2(&x[0], n8)
 		}
 		quickGELUGeneric(x[8*n8:])
+	}
+}()
+
+// geluVec sets x[i] = gelu32(x[i]).
+var geluVec = func() func(x []float32) {
+	if !hasVecExp {
+		return geluGeneric
+	}
+	return func(x []float32) {
+		n8 := len(x) / 8
+		if n8 > 0 {
+			geluAVX2(&x[0], n8)
+		}
+		geluGeneric(x[8*n8:])
 	}
 }()

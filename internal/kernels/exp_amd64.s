@@ -103,7 +103,319 @@ DATA expc<>+368(SB)/4, $0xbfd9db23 // mquick
 DATA expc<>+372(SB)/4, $0xbfd9db23 // mquick
 DATA expc<>+376(SB)/4, $0xbfd9db23 // mquick
 DATA expc<>+380(SB)/4, $0xbfd9db23 // mquick
-GLOBL expc<>(SB), RODATA|NOPTR, $384
+DATA expc<>+384(SB)/4, $0x00000000 // zero
+DATA expc<>+388(SB)/4, $0x00000000 // zero
+DATA expc<>+392(SB)/4, $0x00000000 // zero
+DATA expc<>+396(SB)/4, $0x00000000 // zero
+DATA expc<>+400(SB)/4, $0x00000000 // zero
+DATA expc<>+404(SB)/4, $0x00000000 // zero
+DATA expc<>+408(SB)/4, $0x00000000 // zero
+DATA expc<>+412(SB)/4, $0x00000000 // zero
+DATA expc<>+416(SB)/4, $0x3f000000 // half
+DATA expc<>+420(SB)/4, $0x3f000000 // half
+DATA expc<>+424(SB)/4, $0x3f000000 // half
+DATA expc<>+428(SB)/4, $0x3f000000 // half
+DATA expc<>+432(SB)/4, $0x3f000000 // half
+DATA expc<>+436(SB)/4, $0x3f000000 // half
+DATA expc<>+440(SB)/4, $0x3f000000 // half
+DATA expc<>+444(SB)/4, $0x3f000000 // half
+DATA expc<>+448(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+452(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+456(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+460(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+464(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+468(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+472(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+476(SB)/4, $0xbf000000 // mhalf
+DATA expc<>+480(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+484(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+488(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+492(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+496(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+500(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+504(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+508(SB)/4, $0x3f3504f3 // invsqrt2
+DATA expc<>+512(SB)/4, $0x3f400000 // c075
+DATA expc<>+516(SB)/4, $0x3f400000 // c075
+DATA expc<>+520(SB)/4, $0x3f400000 // c075
+DATA expc<>+524(SB)/4, $0x3f400000 // c075
+DATA expc<>+528(SB)/4, $0x3f400000 // c075
+DATA expc<>+532(SB)/4, $0x3f400000 // c075
+DATA expc<>+536(SB)/4, $0x3f400000 // c075
+DATA expc<>+540(SB)/4, $0x3f400000 // c075
+DATA expc<>+544(SB)/4, $0x40200000 // c2p5
+DATA expc<>+548(SB)/4, $0x40200000 // c2p5
+DATA expc<>+552(SB)/4, $0x40200000 // c2p5
+DATA expc<>+556(SB)/4, $0x40200000 // c2p5
+DATA expc<>+560(SB)/4, $0x40200000 // c2p5
+DATA expc<>+564(SB)/4, $0x40200000 // c2p5
+DATA expc<>+568(SB)/4, $0x40200000 // c2p5
+DATA expc<>+572(SB)/4, $0x40200000 // c2p5
+DATA expc<>+576(SB)/4, $0x40800000 // four
+DATA expc<>+580(SB)/4, $0x40800000 // four
+DATA expc<>+584(SB)/4, $0x40800000 // four
+DATA expc<>+588(SB)/4, $0x40800000 // four
+DATA expc<>+592(SB)/4, $0x40800000 // four
+DATA expc<>+596(SB)/4, $0x40800000 // four
+DATA expc<>+600(SB)/4, $0x40800000 // four
+DATA expc<>+604(SB)/4, $0x40800000 // four
+DATA expc<>+608(SB)/4, $0x7fffffff // abs
+DATA expc<>+612(SB)/4, $0x7fffffff // abs
+DATA expc<>+616(SB)/4, $0x7fffffff // abs
+DATA expc<>+620(SB)/4, $0x7fffffff // abs
+DATA expc<>+624(SB)/4, $0x7fffffff // abs
+DATA expc<>+628(SB)/4, $0x7fffffff // abs
+DATA expc<>+632(SB)/4, $0x7fffffff // abs
+DATA expc<>+636(SB)/4, $0x7fffffff // abs
+DATA expc<>+640(SB)/4, $0xfffff000 // top12
+DATA expc<>+644(SB)/4, $0xfffff000 // top12
+DATA expc<>+648(SB)/4, $0xfffff000 // top12
+DATA expc<>+652(SB)/4, $0xfffff000 // top12
+DATA expc<>+656(SB)/4, $0xfffff000 // top12
+DATA expc<>+660(SB)/4, $0xfffff000 // top12
+DATA expc<>+664(SB)/4, $0xfffff000 // top12
+DATA expc<>+668(SB)/4, $0xfffff000 // top12
+DATA expc<>+672(SB)/4, $0x3f906eba // s0
+DATA expc<>+676(SB)/4, $0x3f906eba // s0
+DATA expc<>+680(SB)/4, $0x3f906eba // s0
+DATA expc<>+684(SB)/4, $0x3f906eba // s0
+DATA expc<>+688(SB)/4, $0x3f906eba // s0
+DATA expc<>+692(SB)/4, $0x3f906eba // s0
+DATA expc<>+696(SB)/4, $0x3f906eba // s0
+DATA expc<>+700(SB)/4, $0x3f906eba // s0
+DATA expc<>+704(SB)/4, $0xbec09350 // s1
+DATA expc<>+708(SB)/4, $0xbec09350 // s1
+DATA expc<>+712(SB)/4, $0xbec09350 // s1
+DATA expc<>+716(SB)/4, $0xbec09350 // s1
+DATA expc<>+720(SB)/4, $0xbec09350 // s1
+DATA expc<>+724(SB)/4, $0xbec09350 // s1
+DATA expc<>+728(SB)/4, $0xbec09350 // s1
+DATA expc<>+732(SB)/4, $0xbec09350 // s1
+DATA expc<>+736(SB)/4, $0x3de706b9 // s2
+DATA expc<>+740(SB)/4, $0x3de706b9 // s2
+DATA expc<>+744(SB)/4, $0x3de706b9 // s2
+DATA expc<>+748(SB)/4, $0x3de706b9 // s2
+DATA expc<>+752(SB)/4, $0x3de706b9 // s2
+DATA expc<>+756(SB)/4, $0x3de706b9 // s2
+DATA expc<>+760(SB)/4, $0x3de706b9 // s2
+DATA expc<>+764(SB)/4, $0x3de706b9 // s2
+DATA expc<>+768(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+772(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+776(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+780(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+784(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+788(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+792(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+796(SB)/4, $0xbcdae5c5 // s3
+DATA expc<>+800(SB)/4, $0x3ba1762d // s4
+DATA expc<>+804(SB)/4, $0x3ba1762d // s4
+DATA expc<>+808(SB)/4, $0x3ba1762d // s4
+DATA expc<>+812(SB)/4, $0x3ba1762d // s4
+DATA expc<>+816(SB)/4, $0x3ba1762d // s4
+DATA expc<>+820(SB)/4, $0x3ba1762d // s4
+DATA expc<>+824(SB)/4, $0x3ba1762d // s4
+DATA expc<>+828(SB)/4, $0x3ba1762d // s4
+DATA expc<>+832(SB)/4, $0xba149538 // s5
+DATA expc<>+836(SB)/4, $0xba149538 // s5
+DATA expc<>+840(SB)/4, $0xba149538 // s5
+DATA expc<>+844(SB)/4, $0xba149538 // s5
+DATA expc<>+848(SB)/4, $0xba149538 // s5
+DATA expc<>+852(SB)/4, $0xba149538 // s5
+DATA expc<>+856(SB)/4, $0xba149538 // s5
+DATA expc<>+860(SB)/4, $0xba149538 // s5
+DATA expc<>+864(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+868(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+872(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+876(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+880(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+884(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+888(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+892(SB)/4, $0x3f01c6aa // l0
+DATA expc<>+896(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+900(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+904(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+908(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+912(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+916(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+920(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+924(SB)/4, $0xbebc66f0 // l1
+DATA expc<>+928(SB)/4, $0x3e6c803f // l2
+DATA expc<>+932(SB)/4, $0x3e6c803f // l2
+DATA expc<>+936(SB)/4, $0x3e6c803f // l2
+DATA expc<>+940(SB)/4, $0x3e6c803f // l2
+DATA expc<>+944(SB)/4, $0x3e6c803f // l2
+DATA expc<>+948(SB)/4, $0x3e6c803f // l2
+DATA expc<>+952(SB)/4, $0x3e6c803f // l2
+DATA expc<>+956(SB)/4, $0x3e6c803f // l2
+DATA expc<>+960(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+964(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+968(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+972(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+976(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+980(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+984(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+988(SB)/4, $0xbe04ee47 // l3
+DATA expc<>+992(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+996(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1000(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1004(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1008(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1012(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1016(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1020(SB)/4, $0x3d88ca05 // l4
+DATA expc<>+1024(SB)/4, $0xbd056331 // l5
+DATA expc<>+1028(SB)/4, $0xbd056331 // l5
+DATA expc<>+1032(SB)/4, $0xbd056331 // l5
+DATA expc<>+1036(SB)/4, $0xbd056331 // l5
+DATA expc<>+1040(SB)/4, $0xbd056331 // l5
+DATA expc<>+1044(SB)/4, $0xbd056331 // l5
+DATA expc<>+1048(SB)/4, $0xbd056331 // l5
+DATA expc<>+1052(SB)/4, $0xbd056331 // l5
+DATA expc<>+1056(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1060(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1064(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1068(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1072(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1076(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1080(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1084(SB)/4, $0x3c6cdea2 // l6
+DATA expc<>+1088(SB)/4, $0x00000000 // l7
+DATA expc<>+1092(SB)/4, $0x00000000 // l7
+DATA expc<>+1096(SB)/4, $0x00000000 // l7
+DATA expc<>+1100(SB)/4, $0x00000000 // l7
+DATA expc<>+1104(SB)/4, $0x00000000 // l7
+DATA expc<>+1108(SB)/4, $0x00000000 // l7
+DATA expc<>+1112(SB)/4, $0x00000000 // l7
+DATA expc<>+1116(SB)/4, $0x00000000 // l7
+DATA expc<>+1120(SB)/4, $0x39e12454 // m0
+DATA expc<>+1124(SB)/4, $0x39e12454 // m0
+DATA expc<>+1128(SB)/4, $0x39e12454 // m0
+DATA expc<>+1132(SB)/4, $0x39e12454 // m0
+DATA expc<>+1136(SB)/4, $0x39e12454 // m0
+DATA expc<>+1140(SB)/4, $0x39e12454 // m0
+DATA expc<>+1144(SB)/4, $0x39e12454 // m0
+DATA expc<>+1148(SB)/4, $0x39e12454 // m0
+DATA expc<>+1152(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1156(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1160(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1164(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1168(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1172(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1176(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1180(SB)/4, $0x3f0e83dd // m1
+DATA expc<>+1184(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1188(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1192(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1196(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1200(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1204(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1208(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1212(SB)/4, $0x3d67eff1 // m2
+DATA expc<>+1216(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1220(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1224(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1228(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1232(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1236(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1240(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1244(SB)/4, $0xbf05ad71 // m3
+DATA expc<>+1248(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1252(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1256(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1260(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1264(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1268(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1272(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1276(SB)/4, $0x3f1a6258 // m4
+DATA expc<>+1280(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1284(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1288(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1292(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1296(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1300(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1304(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1308(SB)/4, $0xbec2f4b0 // m5
+DATA expc<>+1312(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1316(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1320(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1324(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1328(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1332(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1336(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1340(SB)/4, $0x3e09d7b2 // m6
+DATA expc<>+1344(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1348(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1352(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1356(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1360(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1364(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1368(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1372(SB)/4, $0xbcab2bcd // m7
+DATA expc<>+1376(SB)/4, $0xb3634023 // t0
+DATA expc<>+1380(SB)/4, $0xb3634023 // t0
+DATA expc<>+1384(SB)/4, $0xb3634023 // t0
+DATA expc<>+1388(SB)/4, $0xb3634023 // t0
+DATA expc<>+1392(SB)/4, $0xb3634023 // t0
+DATA expc<>+1396(SB)/4, $0xb3634023 // t0
+DATA expc<>+1400(SB)/4, $0xb3634023 // t0
+DATA expc<>+1404(SB)/4, $0xb3634023 // t0
+DATA expc<>+1408(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1412(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1416(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1420(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1424(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1428(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1432(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1436(SB)/4, $0x3f106f40 // t1
+DATA expc<>+1440(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1444(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1448(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1452(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1456(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1460(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1464(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1468(SB)/4, $0xb992acb6 // t2
+DATA expc<>+1472(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1476(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1480(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1484(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1488(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1492(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1496(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1500(SB)/4, $0xbe8e0cc1 // t3
+DATA expc<>+1504(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1508(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1512(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1516(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1520(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1524(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1528(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1532(SB)/4, $0xbd33fa3e // t4
+DATA expc<>+1536(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1540(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1544(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1548(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1552(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1556(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1560(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1564(SB)/4, $0x3f2c64de // t5
+DATA expc<>+1568(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1572(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1576(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1580(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1584(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1588(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1592(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1596(SB)/4, $0xbf589dc3 // t6
+DATA expc<>+1600(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1604(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1608(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1612(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1616(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1620(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1624(SB)/4, $0x3ec2cc89 // t7
+DATA expc<>+1628(SB)/4, $0x3ec2cc89 // t7
+GLOBL expc<>(SB), RODATA|NOPTR, $1632
 
 // func expShiftAVX2(x *float32, n8 int, shift float32, sums *[8]float32)
 // for i < 8·n8: x[i] = e^(x[i]-shift); sums[l] = Σ x[8j+l] afterwards.
@@ -187,5 +499,111 @@ quickGELU_loop:
 	DECQ CX
 	JNZ quickGELU_loop
 quickGELU_done:
+	VZEROUPPER
+	RET
+
+// func geluAVX2(x *float32, n8 int)
+// for i < 8·n8: x[i] = gelu32(x[i]), all branches computed and blended.
+TEXT ·geluAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	TESTQ CX, CX
+	JZ gelu_done
+gelu_loop:
+	VMOVUPS (SI), Y0  // x
+	VMULPS expc<>+480(SB), Y0, Y1  // u = x/√2
+	VANDPS expc<>+608(SB), Y1, Y2  // a = |u|
+	VCMPPS $1, expc<>+256(SB), Y2, Y4  // m1 = a < 1: erfcLow
+	VCMPPS $13, expc<>+544(SB), Y2, Y5  // m2 = a >= 2.5: erfcTail
+	VSUBPS expc<>+512(SB), Y2, Y3  // t = a - 0.75
+	VMOVUPS expc<>+256(SB), Y7
+	VDIVPS Y2, Y7, Y7  // s = 1/a
+	VBLENDVPS Y4, Y3, Y7, Y3  // z = m1 ? t : s
+	VMOVUPS expc<>+1344(SB), Y6  // erfcMid[7]
+	VBLENDVPS Y4, expc<>+1088(SB), Y6, Y6  // or erfcLow[7]
+	VBLENDVPS Y5, expc<>+1600(SB), Y6, Y6  // or erfcTail[7]
+	VMOVUPS expc<>+1312(SB), Y7  // erfcMid[6]
+	VBLENDVPS Y4, expc<>+1056(SB), Y7, Y7  // or erfcLow[6]
+	VBLENDVPS Y5, expc<>+1568(SB), Y7, Y7  // or erfcTail[6]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c6
+	VMOVUPS expc<>+1280(SB), Y7  // erfcMid[5]
+	VBLENDVPS Y4, expc<>+1024(SB), Y7, Y7  // or erfcLow[5]
+	VBLENDVPS Y5, expc<>+1536(SB), Y7, Y7  // or erfcTail[5]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c5
+	VMOVUPS expc<>+1248(SB), Y7  // erfcMid[4]
+	VBLENDVPS Y4, expc<>+992(SB), Y7, Y7  // or erfcLow[4]
+	VBLENDVPS Y5, expc<>+1504(SB), Y7, Y7  // or erfcTail[4]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c4
+	VMOVUPS expc<>+1216(SB), Y7  // erfcMid[3]
+	VBLENDVPS Y4, expc<>+960(SB), Y7, Y7  // or erfcLow[3]
+	VBLENDVPS Y5, expc<>+1472(SB), Y7, Y7  // or erfcTail[3]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c3
+	VMOVUPS expc<>+1184(SB), Y7  // erfcMid[2]
+	VBLENDVPS Y4, expc<>+928(SB), Y7, Y7  // or erfcLow[2]
+	VBLENDVPS Y5, expc<>+1440(SB), Y7, Y7  // or erfcTail[2]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c2
+	VMOVUPS expc<>+1152(SB), Y7  // erfcMid[1]
+	VBLENDVPS Y4, expc<>+896(SB), Y7, Y7  // or erfcLow[1]
+	VBLENDVPS Y5, expc<>+1408(SB), Y7, Y7  // or erfcTail[1]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c1
+	VMOVUPS expc<>+1120(SB), Y7  // erfcMid[0]
+	VBLENDVPS Y4, expc<>+864(SB), Y7, Y7  // or erfcLow[0]
+	VBLENDVPS Y5, expc<>+1376(SB), Y7, Y7  // or erfcTail[0]
+	VFMADD213PS Y7, Y3, Y6  // R = R·z + c0
+	// e^(-x²/2) from the split square of q = |x|
+	VANDPS expc<>+608(SB), Y0, Y8  // q = |x|
+	VANDPS expc<>+640(SB), Y8, Y9  // qh = top 12 bits of q
+	VMULPS Y9, Y9, Y10  // hi = qh² (exact)
+	VSUBPS Y9, Y8, Y11  // q - qh
+	VADDPS Y9, Y8, Y8   // q + qh
+	VMULPS Y8, Y11, Y11  // lo = q² - hi
+	VMULPS expc<>+448(SB), Y10, Y10  // hi = -hi/2
+	VMULPS expc<>+448(SB), Y11, Y11  // lo = -lo/2
+	VCMPPS $1, expc<>+320(SB), Y10, Y15  // underflow = hi < -87
+	VMAXPS expc<>+320(SB), Y10, Y10  // hi = max(hi, -87)
+	VMULPS expc<>+0(SB), Y10, Y12  // k = hi·log2e
+	VROUNDPS $0, Y12, Y12  // k = round(k)
+	VMOVAPS Y10, Y13
+	VFNMADD231PS expc<>+32(SB), Y12, Y13  // r = hi - k·ln2hi (exact)
+	VFNMADD231PS expc<>+64(SB), Y12, Y13  // r -= k·ln2lo
+	VADDPS Y11, Y13, Y13  // r += lo
+	VMOVUPS expc<>+224(SB), Y14
+	VFMADD213PS expc<>+192(SB), Y13, Y14  // p = p·r + c5
+	VFMADD213PS expc<>+160(SB), Y13, Y14  // p = p·r + c4
+	VFMADD213PS expc<>+128(SB), Y13, Y14  // p = p·r + c3
+	VFMADD213PS expc<>+96(SB), Y13, Y14  // p = p·r + c2
+	VFMADD213PS expc<>+256(SB), Y13, Y14  // p = p·r + one
+	VFMADD213PS expc<>+256(SB), Y13, Y14  // p = p·r + one
+	VCVTPS2DQ Y12, Y12
+	VPSLLD $23, Y12, Y12
+	VPADDD Y12, Y14, Y14  // p *= 2^k
+	VANDNPS Y14, Y15, Y14  // 0 where it underflows
+	VMULPS Y6, Y14, Y14  // e = erfc(|u|) = e^(-u²)·R
+	VMULPS expc<>+416(SB), Y0, Y8  // x/2
+	VMULPS Y14, Y8, Y9  // h = x/2·e
+	VSUBPS Y9, Y0, Y10  // x - h
+	VCMPPS $14, expc<>+384(SB), Y1, Y11  // u > 0
+	VBLENDVPS Y11, Y10, Y9, Y9  // large |u|: u > 0 ? x - h : h
+	VMULPS Y1, Y1, Y10  // u²
+	VMOVUPS expc<>+832(SB), Y11
+	VFMADD213PS expc<>+800(SB), Y10, Y11  // P = P·u² + erfSmall[4]
+	VFMADD213PS expc<>+768(SB), Y10, Y11  // P = P·u² + erfSmall[3]
+	VFMADD213PS expc<>+736(SB), Y10, Y11  // P = P·u² + erfSmall[2]
+	VFMADD213PS expc<>+704(SB), Y10, Y11  // P = P·u² + erfSmall[1]
+	VFMADD213PS expc<>+672(SB), Y10, Y11  // P = P·u² + erfSmall[0]
+	VMULPS Y1, Y11, Y11  // erf(u) = u·P
+	VADDPS expc<>+256(SB), Y11, Y11  // 1 + erf
+	VMULPS Y8, Y11, Y11  // small |u|: x/2·(1+erf)
+	VCMPPS $13, expc<>+448(SB), Y1, Y12  // u >= -0.5
+	VCMPPS $2, expc<>+256(SB), Y1, Y13  // u <= 1
+	VANDPS Y13, Y12, Y12
+	VBLENDVPS Y12, Y11, Y9, Y9  // -0.5 <= u <= 1: the series
+	VCMPPS $13, expc<>+576(SB), Y1, Y12  // u >= 4
+	VBLENDVPS Y12, Y0, Y9, Y9  // u >= 4: x
+	VMOVUPS Y9, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JNZ gelu_loop
+gelu_done:
 	VZEROUPPER
 	RET

@@ -5,4 +5,5 @@ package kernels
 var (
 	expShift  = expShiftGeneric
 	quickGELU = quickGELUGeneric
+	geluVec   = geluGeneric
 )

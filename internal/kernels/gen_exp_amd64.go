@@ -21,6 +21,13 @@ var consts = []struct {
 	{"log2e", 1.44269504}, {"ln2hi", 0.693145751953125}, {"ln2lo", 1.42860677e-06},
 	{"c2", 0.499999911}, {"c3", 0.166664213}, {"c4", 0.0416683592}, {"c5", 0.00837477762}, {"c6", 0.00138294115},
 	{"one", 1}, {"hi", 88}, {"lo", -87}, {"mquick", -1.702},
+	// GELU: gelu32 of mathf.go, lane by lane.
+	{"zero", 0}, {"half", 0.5}, {"mhalf", -0.5}, {"invsqrt2", 0.707106781}, {"c075", 0.75}, {"c2p5", 2.5}, {"four", 4},
+	{"abs", math.Float32frombits(0x7fffffff)}, {"top12", math.Float32frombits(0xfffff000)},
+	{"s0", 1.12837911}, {"s1", -0.376123905}, {"s2", 0.112805791}, {"s3", -0.0267208908}, {"s4", 0.00492741773}, {"s5", -0.000566798728},
+	{"l0", 0.506937623}, {"l1", -0.367972851}, {"l2", 0.23095797}, {"l3", -0.129815206}, {"l4", 0.0667915717}, {"l5", -0.0325652994}, {"l6", 0.0144573767}, {"l7", 0},
+	{"m0", 0.000429424108}, {"m1", 0.556699574}, {"m2", 0.0566253103}, {"m3", -0.522177756}, {"m4", 0.603063107}, {"m5", -0.380773067}, {"m6", 0.134611875}, {"m7", -0.0208949093},
+	{"t0", -5.29108881e-08}, {"t1", 0.56419754}, {"t2", -0.000279759697}, {"t3", -0.277441055}, {"t4", -0.0439398214}, {"t5", 0.673414111}, {"t6", -0.846157253}, {"t7", 0.380466729},
 }
 
 func off(name string) string {
@@ -123,7 +130,93 @@ func main() {
 	p("quickGELU_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+	genGELU()
 	if err := os.WriteFile("exp_amd64.s", w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// genGELU writes geluAVX2: x·(1+erf(x/√2))/2 as gelu32 computes it, with
+// every branch evaluated and the lanes blended.
+func genGELU() {
+	p("")
+	p("// func geluAVX2(x *float32, n8 int)")
+	p("// for i < 8·n8: x[i] = gelu32(x[i]), all branches computed and blended.")
+	p("TEXT ·geluAVX2(SB), NOSPLIT, $0-16")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ n8+8(FP), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJZ gelu_done")
+	p("gelu_loop:")
+	p("\tVMOVUPS (SI), Y0  // x")
+	p("\tVMULPS %s, Y0, Y1  // u = x/√2", off("invsqrt2"))
+	p("\tVANDPS %s, Y1, Y2  // a = |u|", off("abs"))
+	p("\tVCMPPS $1, %s, Y2, Y4  // m1 = a < 1: erfcLow", off("one"))
+	p("\tVCMPPS $13, %s, Y2, Y5  // m2 = a >= 2.5: erfcTail", off("c2p5"))
+	p("\tVSUBPS %s, Y2, Y3  // t = a - 0.75", off("c075"))
+	p("\tVMOVUPS %s, Y7", off("one"))
+	p("\tVDIVPS Y2, Y7, Y7  // s = 1/a")
+	p("\tVBLENDVPS Y4, Y3, Y7, Y3  // z = m1 ? t : s")
+	coef := func(j int, dst string) {
+		p("\tVMOVUPS %s, %s  // erfcMid[%d]", off(fmt.Sprintf("m%d", j)), dst, j)
+		p("\tVBLENDVPS Y4, %s, %s, %s  // or erfcLow[%d]", off(fmt.Sprintf("l%d", j)), dst, dst, j)
+		p("\tVBLENDVPS Y5, %s, %s, %s  // or erfcTail[%d]", off(fmt.Sprintf("t%d", j)), dst, dst, j)
+	}
+	coef(7, "Y6")
+	for j := 6; j >= 0; j-- {
+		coef(j, "Y7")
+		p("\tVFMADD213PS Y7, Y3, Y6  // R = R·z + c%d", j)
+	}
+	p("\t// e^(-x²/2) from the split square of q = |x|")
+	p("\tVANDPS %s, Y0, Y8  // q = |x|", off("abs"))
+	p("\tVANDPS %s, Y8, Y9  // qh = top 12 bits of q", off("top12"))
+	p("\tVMULPS Y9, Y9, Y10  // hi = qh² (exact)")
+	p("\tVSUBPS Y9, Y8, Y11  // q - qh")
+	p("\tVADDPS Y9, Y8, Y8   // q + qh")
+	p("\tVMULPS Y8, Y11, Y11  // lo = q² - hi")
+	p("\tVMULPS %s, Y10, Y10  // hi = -hi/2", off("mhalf"))
+	p("\tVMULPS %s, Y11, Y11  // lo = -lo/2", off("mhalf"))
+	p("\tVCMPPS $1, %s, Y10, Y15  // underflow = hi < -87", off("lo"))
+	p("\tVMAXPS %s, Y10, Y10  // hi = max(hi, -87)", off("lo"))
+	p("\tVMULPS %s, Y10, Y12  // k = hi·log2e", off("log2e"))
+	p("\tVROUNDPS $0, Y12, Y12  // k = round(k)")
+	p("\tVMOVAPS Y10, Y13")
+	p("\tVFNMADD231PS %s, Y12, Y13  // r = hi - k·ln2hi (exact)", off("ln2hi"))
+	p("\tVFNMADD231PS %s, Y12, Y13  // r -= k·ln2lo", off("ln2lo"))
+	p("\tVADDPS Y11, Y13, Y13  // r += lo")
+	p("\tVMOVUPS %s, Y14", off("c6"))
+	for _, c := range []string{"c5", "c4", "c3", "c2", "one", "one"} {
+		p("\tVFMADD213PS %s, Y13, Y14  // p = p·r + %s", off(c), c)
+	}
+	p("\tVCVTPS2DQ Y12, Y12")
+	p("\tVPSLLD $23, Y12, Y12")
+	p("\tVPADDD Y12, Y14, Y14  // p *= 2^k")
+	p("\tVANDNPS Y14, Y15, Y14  // 0 where it underflows")
+	p("\tVMULPS Y6, Y14, Y14  // e = erfc(|u|) = e^(-u²)·R")
+	p("\tVMULPS %s, Y0, Y8  // x/2", off("half"))
+	p("\tVMULPS Y14, Y8, Y9  // h = x/2·e")
+	p("\tVSUBPS Y9, Y0, Y10  // x - h")
+	p("\tVCMPPS $14, %s, Y1, Y11  // u > 0", off("zero"))
+	p("\tVBLENDVPS Y11, Y10, Y9, Y9  // large |u|: u > 0 ? x - h : h")
+	p("\tVMULPS Y1, Y1, Y10  // u²")
+	p("\tVMOVUPS %s, Y11", off("s5"))
+	for j := 4; j >= 0; j-- {
+		p("\tVFMADD213PS %s, Y10, Y11  // P = P·u² + erfSmall[%d]", off(fmt.Sprintf("s%d", j)), j)
+	}
+	p("\tVMULPS Y1, Y11, Y11  // erf(u) = u·P")
+	p("\tVADDPS %s, Y11, Y11  // 1 + erf", off("one"))
+	p("\tVMULPS Y8, Y11, Y11  // small |u|: x/2·(1+erf)")
+	p("\tVCMPPS $13, %s, Y1, Y12  // u >= -0.5", off("mhalf"))
+	p("\tVCMPPS $2, %s, Y1, Y13  // u <= 1", off("one"))
+	p("\tVANDPS Y13, Y12, Y12")
+	p("\tVBLENDVPS Y12, Y11, Y9, Y9  // -0.5 <= u <= 1: the series")
+	p("\tVCMPPS $13, %s, Y1, Y12  // u >= 4", off("four"))
+	p("\tVBLENDVPS Y12, Y0, Y9, Y9  // u >= 4: x")
+	p("\tVMOVUPS Y9, (SI)")
+	p("\tADDQ $32, SI")
+	p("\tDECQ CX")
+	p("\tJNZ gelu_loop")
+	p("gelu_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }

@@ -118,3 +118,39 @@ func TestVectorExp(t *testing.T) {
 	assert.True(t, math.IsNaN(float64(x[0])), "NaN stays NaN")
 	assert.False(t, math.IsNaN(float64(x[9])))
 }
+
+// TestVectorGELU compares the CPU's GELU with gelu32 on a dense sweep, over
+// the lengths around the vector width, and on special values.
+func TestVectorGELU(t *testing.T) {
+	var x []float32
+	sweep(-20, 20, 400_003, func(v float32) { x = append(x, v) })
+	x = append(x, 0, -0.5*math.Sqrt2, math.Sqrt2, 4*math.Sqrt2, -10*math.Sqrt2, float32(math.Inf(1)), float32(math.NaN()))
+	got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+	geluVec(got)
+	geluGeneric(want)
+	worst := 0.0
+	for i, v := range x {
+		if math.IsNaN(float64(want[i])) {
+			assert.True(t, math.IsNaN(float64(got[i])), "x=%g", v)
+			continue
+		}
+		if math.Abs(float64(want[i])) < 1e-30 {
+			assert.InDelta(t, 0, got[i], 1e-30, "x=%g", v)
+			continue
+		}
+		xd := float64(v)
+		if ref := 0.5 * xd * math.Erfc(-xd/math.Sqrt2); !math.IsInf(ref, 0) && math.Abs(ref) >= 1e-30 {
+			worst = math.Max(worst, ulps(got[i], ref))
+		}
+	}
+	t.Logf("vector GELU vs float64: worst %.2f ulp", worst)
+	assert.LessOrEqual(t, worst, 5.0)
+	for n := 0; n <= 17; n++ {
+		g, w := append([]float32(nil), x[1000:1000+n]...), append([]float32(nil), x[1000:1000+n]...)
+		geluVec(g)
+		geluGeneric(w)
+		for i := range g {
+			assert.InDelta(t, w[i], g[i], 1e-6*math.Abs(float64(w[i]))+1e-30, "n=%d i=%d", n, i)
+		}
+	}
+}

@@ -3,6 +3,7 @@ module github.com/neuronlens/neuronlens
 go 1.26.0
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/nlpodyssey/spago v1.1.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/sys v0.50.0

@@ -1,8 +1,6 @@
 package clip
 
 import (
-	"math"
-
 	"github.com/neuronlens/neuronlens/internal/kernels"
 )
 
@@ -40,7 +38,6 @@ func newScratch(T, D, H, N, in int) *scratch {
 func blockForward(b *Block, layer, T int, causal bool, act Activation, s *scratch, hk *hookTable) {
 	D := len(values(b.LN1.W))
 	H := b.Attn.Heads
-	dh := D / H
 	N := len(values(b.MLP.CFC.B))
 	x := s.x[:T*D]
 
@@ -51,29 +48,10 @@ func blockForward(b *Block, layer, T int, causal bool, act Activation, s *scratc
 
 	qkv := s.qkv[:T*3*D]
 	kernels.Linear(qkv, s.h, T, D, values(b.Attn.InProj.W), values(b.Attn.InProj.B), 3*D)
-	scale := float32(1 / math.Sqrt(float64(dh)))
-	for h := range H {
-		sc := s.scores[h*T*T : (h+1)*T*T]
-		q := kernels.Matrix{Rows: T, Cols: dh, Stride: 3 * D, Data: qkv[h*dh:]}
-		k := kernels.Matrix{Rows: T, Cols: dh, Stride: 3 * D, Data: qkv[D+h*dh:]}
-		kernels.Gemm(false, true, scale, q, k, 0, kernels.Matrix{Rows: T, Cols: T, Stride: T, Data: sc})
-		for i := range T {
-			row := sc[i*T : (i+1)*T]
-			if causal {
-				kernels.Softmax(row[:i+1])
-				clear(row[i+1:])
-			} else {
-				kernels.Softmax(row)
-			}
-		}
-	}
+	kernels.AttentionPattern(s.scores, qkv, T, D, H, causal)
 	hk.fire(layer, AttnPattern, s.scores, H*T, T)
 	z := s.h[:T*D]
-	for h := range H {
-		sc := kernels.Matrix{Rows: T, Cols: T, Stride: T, Data: s.scores[h*T*T : (h+1)*T*T]}
-		v := kernels.Matrix{Rows: T, Cols: dh, Stride: 3 * D, Data: qkv[2*D+h*dh:]}
-		kernels.Gemm(false, false, 1, sc, v, 0, kernels.Matrix{Rows: T, Cols: dh, Stride: D, Data: z[h*dh:]})
-	}
+	kernels.AttentionApply(z, s.scores, qkv, T, D, H)
 	out := s.out[:T*D]
 	kernels.Linear(out, z, T, D, values(b.Attn.OutProj.W), values(b.Attn.OutProj.B), D)
 	hk.fire(layer, AttnOut, out, T, D)

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // LayerNorm normalizes each row of x [rows, cols] into dst:
 //
@@ -8,39 +11,84 @@ import "math"
 //	dst_r = (x_r - μ)/σ · gamma + beta
 //
 // and stores μ and σ per row in mean and sigma when they are non-nil. The
-// statistics accumulate in float64. dst may alias x.
+// statistics accumulate in float32 over eight interleaved partial sums,
+// the variance from the deviations (two passes). dst may alias x. It
+// panics when a slice is too short.
 func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps float32, mean, sigma []float32) {
-	if len(x) < rows*cols || len(dst) < rows*cols || len(gamma) < cols || len(beta) < cols {
+	if len(x) < rows*cols || len(dst) < rows*cols || len(gamma) < cols || len(beta) < cols ||
+		(mean != nil && len(mean) < rows) || (sigma != nil && len(sigma) < rows) {
 		panic("kernels: LayerNorm: slice too short")
 	}
-	for r := 0; r < rows; r++ {
+	if cols == 0 {
+		return
+	}
+	gamma, beta = gamma[:cols], beta[:cols]
+	for r := range rows {
 		row := x[r*cols : (r+1)*cols]
-		var s float64
-		for _, v := range row {
-			s += float64(v)
-		}
-		mu := s / float64(cols)
-		var ss float64
-		for _, v := range row {
-			d := float64(v) - mu
-			ss += d * d
-		}
-		sd := math.Sqrt(ss/float64(cols) + float64(eps))
-		m32, inv := float32(mu), float32(1/sd)
+		mu := sum32(row) / float32(cols)
+		v := sumSqDev32(row, mu) / float32(cols)
+		sd := float32(math.Sqrt(float64(v + eps))) // once per row
+		inv := 1 / sd
 		out := dst[r*cols : (r+1)*cols]
-		for i, v := range row {
-			out[i] = (v-m32)*inv*gamma[i] + beta[i]
+		for i, xv := range row {
+			out[i] = (xv-mu)*inv*gamma[i] + beta[i]
 		}
 		if mean != nil {
-			mean[r] = m32
+			mean[r] = mu
 		}
 		if sigma != nil {
-			sigma[r] = float32(sd)
+			sigma[r] = sd
 		}
 	}
 }
 
-// Softmax replaces row by exp(row - max)/Σ exp(row - max), in place.
+// sum32 is Σ x over eight partial sums.
+func sum32(x []float32) float32 {
+	var s [8]float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		c := x[i : i+8 : i+8]
+		s[0] += c[0]
+		s[1] += c[1]
+		s[2] += c[2]
+		s[3] += c[3]
+		s[4] += c[4]
+		s[5] += c[5]
+		s[6] += c[6]
+		s[7] += c[7]
+	}
+	for ; i < len(x); i++ {
+		s[i&7] += x[i]
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+// sumSqDev32 is Σ (x-mu)² over eight partial sums.
+func sumSqDev32(x []float32, mu float32) float32 {
+	var s [8]float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		c := x[i : i+8 : i+8]
+		d0, d1, d2, d3 := c[0]-mu, c[1]-mu, c[2]-mu, c[3]-mu
+		d4, d5, d6, d7 := c[4]-mu, c[5]-mu, c[6]-mu, c[7]-mu
+		s[0] += d0 * d0
+		s[1] += d1 * d1
+		s[2] += d2 * d2
+		s[3] += d3 * d3
+		s[4] += d4 * d4
+		s[5] += d5 * d5
+		s[6] += d6 * d6
+		s[7] += d7 * d7
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - mu
+		s[i&7] += d * d
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+// Softmax replaces row by exp(row - max)/Σ exp(row - max), in place. A row
+// of -Inf only, or with NaN, becomes NaN.
 func Softmax(row []float32) {
 	if len(row) == 0 {
 		return
@@ -51,36 +99,78 @@ func Softmax(row []float32) {
 			m = v
 		}
 	}
-	var s float32
-	for i, v := range row {
-		e := Exp(v - m)
-		row[i] = e
-		s += e
-	}
-	inv := 1 / s
+	inv := 1 / expShift(row, m)
 	for i := range row {
 		row[i] *= inv
 	}
 }
 
-// QuickGELU applies x·σ(1.702x) to x in place.
+// expShiftGeneric sets x[i] = e^(x[i]-shift) and returns Σ x[i] over four
+// partial sums.
+func expShiftGeneric(x []float32, shift float32) float32 {
+	var s [4]float32
+	for i, v := range x {
+		e := exp32(v - shift)
+		x[i] = e
+		s[i&3] += e
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// QuickGELU applies x·σ(1.702x) to x in place. Below x ≈ -51, where the
+// result is under 1e-37 in magnitude, the vector path returns a tiny value
+// rather than -0.
+// Long slices are split across the cores.
 func QuickGELU(x []float32) {
+	forChunks(len(x), func(lo, hi int) { quickGELU(x[lo:hi]) })
+}
+
+func quickGELUGeneric(x []float32) {
 	for i, v := range x {
-		x[i] = v / (1 + Exp(-1.702*v))
+		x[i] = v / (1 + exp32(-1.702*v))
 	}
 }
 
-// GELU applies the exact x·(1+erf(x/√2))/2 to x in place.
+// GELU applies the exact x·(1+erf(x/√2))/2 to x in place, within 5 ulp
+// (results below 1e-30 in magnitude may flush to 0). Long slices are split
+// across the cores.
 func GELU(x []float32) {
+	forChunks(len(x), func(lo, hi int) { geluVec(x[lo:hi]) })
+}
+
+func geluGeneric(x []float32) {
 	for i, v := range x {
-		x[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+		x[i] = gelu32(v)
 	}
 }
 
-// Exp is float32 e^x.
-func Exp(x float32) float32 { return float32(math.Exp(float64(x))) }
+// elemParallel is the slice length from which element-wise kernels split
+// across goroutines.
+const elemParallel = 1 << 15
 
-// Add sets dst[i] += x[i].
+// forChunks calls f on contiguous ranges covering [0, n), one per core
+// when n is large, else once on the calling goroutine.
+func forChunks(n int, f func(lo, hi int)) {
+	w := workers()
+	if n < elemParallel || w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range w {
+		lo, hi := n*i/w, n*(i+1)/w
+		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
+}
+
+// Exp is float32 e^x, within 1.5 ulp.
+func Exp(x float32) float32 { return exp32(x) }
+
+// Erf is the float32 error function, within 3 ulp.
+func Erf(x float32) float32 { return erf32(x) }
+
+// Add sets dst[i] += x[i]. It panics when x is shorter than dst.
 func Add(dst, x []float32) {
 	if len(x) < len(dst) {
 		panic("kernels: Add: slice too short")

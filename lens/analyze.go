@@ -56,6 +56,13 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 		return nil, errors.New("lens: empty image source")
 	}
 	M := src.Len()
+	dev, err := openAccel(m, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if dev != nil {
+		defer dev.close()
+	}
 	run, err := newRunner(m, src, layers, cfg)
 	if err != nil {
 		return nil, err
@@ -78,7 +85,7 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 	)
 	meter := newMeter(cfg.progress, "effects", M)
 	nChunks := (M + chunk - 1) / chunk
-	err = parallel(ctx, nChunks, cfg.workers, func(w, ch int) error {
+	cpuChunk := func(w, ch int) error {
 		local := make([]*Sums, len(layers))
 		for j, u := range run.us {
 			local[j] = NewSums(u.layer, u.N, u.K, u.d)
@@ -115,7 +122,12 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 			next++
 		}
 		return nil
-	})
+	}
+	if dev != nil {
+		err = run.onDevice(ctx, dev, ids, sums, meter)
+	} else {
+		err = parallel(ctx, nChunks, cfg.workers, cpuChunk)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,21 @@
 // the ablations of METHOD.md §2. [Results] save as .npy files plus a JSON
 // index.
 //
+// # On the GPU
+//
+// [WithDevice]("cuda"), or NEURONLENS_DEVICE=cuda, runs [Analyze],
+// [SecondOrderBatch] and [SecondOrderPixelsBatch] on an NVIDIA GPU through
+// package clip/cuda (binaries built with CGO_ENABLED=1 go build -tags cuda).
+// Images go through the device in batches; the traces the lens reads stay
+// there, the alphas and their image-independent sums (and, for the batch
+// forms of SecondOrder, their products with the u vectors) are computed
+// there, and only the per-image results come back. Analyze turns them into
+// its usual alpha-space records, W = U_n C(I) through a small cached basis
+// instead of the u vectors themselves, and overlaps reading the next batch,
+// the device's work and the host's records. [WithEncoder] reuses a caller's
+// encoder. The default is the CPU; asking for cuda where it cannot run is
+// an error wrapping clip/cuda's ErrNotBuilt or ErrUnavailable.
+//
 // # Errors, panics, concurrency
 //
 // Bad inputs (nil model, no image tower, layer out of range, wrong pixel

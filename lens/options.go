@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/neuronlens/neuronlens/clip/cuda"
 )
 
 // Option configures the calls of this package. Every default is set in
@@ -19,6 +21,10 @@ type config struct {
 	layers   []int    // Analyze: layers (nil: the layer argument or 9)
 	progress Progress // Analyze, Ablate: nil is silent
 	cacheDir string   // Analyze, Ablate: "" is a temporary directory
+
+	device string        // Analyze, batch SecondOrder: "cpu", "cuda", "" for NEURONLENS_DEVICE
+	enc    *cuda.Encoder // Analyze, batch SecondOrder: a caller's GPU encoder (implies cuda)
+	accel  accel         // tests: a stand-in for the device
 }
 
 func newConfig(opts []Option) *config {

@@ -63,7 +63,9 @@ func SecondOrderPixels(m *clip.Model, pixels []float32, layer int, opts ...Optio
 
 // SecondOrderBatch is [SecondOrder] for many images, spread over the
 // workers ([WithWorkers]); out[i] is what SecondOrder returns for imgs[i].
-// ctx cancels between images; the first error is returned.
+// ctx cancels between images; the first error is returned. [WithDevice]
+// ("cuda") runs the forward passes and the products Σ_k α_n^k u_n^k on the
+// GPU, in batches.
 func SecondOrderBatch(ctx context.Context, m *clip.Model, imgs []image.Image, layer int, opts ...Option) ([]*mat.Dense, error) {
 	if err := checkModel(m, layer); err != nil {
 		return nil, err
@@ -84,9 +86,20 @@ func SecondOrderPixelsBatch(ctx context.Context, m *clip.Model, pixels [][]float
 
 func secondBatch(ctx context.Context, m *clip.Model, n, layer int, opts []Option, px func(int) ([]float32, error)) ([]*mat.Dense, error) {
 	cfg := newConfig(opts)
-	u, err := secondOf(m, layer)
+	dev, err := openAccel(m, cfg)
 	if err != nil {
 		return nil, err
+	}
+	u, err := secondOf(m, layer)
+	if err != nil {
+		if dev != nil {
+			dev.close()
+		}
+		return nil, err
+	}
+	if dev != nil {
+		defer dev.close()
+		return deviceSecondBatch(ctx, m, dev, u, n, cfg, px)
 	}
 	out := make([]*mat.Dense, n)
 	caps := make([]*capture, cfg.workers)

@@ -6,17 +6,23 @@
 # The Go test binary is built beforehand, where Go is:
 #
 #   CGO_ENABLED=1 go test -c -tags cuda -o .devbin/cuda.test ./clip/cuda
+#   CGO_ENABLED=1 go test -c -tags cuda -o .devbin/lens_cuda.test ./lens   # for --lens
 #
 # Steps (logs in $OUT, default ./out): (1) GPU and library discovery,
 # (2) the tests (GPU vs CPU parity), (3) the benchmarks, (4) PyTorch: the
 # same random ViT-B/32 checked against ours, then its speed, and the ratios.
 # Each step has its own timeout; the whole stays under 6 minutes.
 #
-#   scripts/cuda_device_check.sh [--dry|--quick]
+#   scripts/cuda_device_check.sh [--dry|--quick|--lens]
 #     --dry:   steps 1 and 2 only
 #     --quick: the tests, then only the batch-64 B32/B16 forward and the B32
 #              SecondOrder benchmarks and PyTorch on B32/B16 at batch 64
 #              (under 2 minutes)
+#     --lens:  step 1, then only the lens's GPU tests (Analyze and the batch
+#              SecondOrder, device cuda against cpu) and BenchmarkAnalyzeCUDA
+#              (ViT-B/32 layer 9, 256 images, against the forward pass
+#              alone), from .devbin/lens_cuda.test, in one process (under
+#              90 seconds); logs in $OUT/lens.txt
 set -u
 MODE=${1:-}
 cd "$(dirname "$0")/.."
@@ -53,6 +59,23 @@ export NEURONLENS_CUDA_LIBS="$dirs"
 export LD_LIBRARY_PATH="${dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "NEURONLENS_CUDA_LIBS=$NEURONLENS_CUDA_LIBS" | tee -a "$OUT/summary.txt"
 for d in ${dirs//:/ }; do ls "$d" | grep -E 'libcublas\.so|libnvrtc' | sed "s|^|  $d/|"; done | tee -a "$OUT/gpu.txt"
+
+if [ "$MODE" = "--lens" ]; then
+  LBIN=.devbin/lens_cuda.test
+  if [ ! -x "$LBIN" ]; then
+    echo "missing $LBIN: build it with CGO_ENABLED=1 go test -c -tags cuda -o $LBIN ./lens" | tee -a "$OUT/summary.txt"
+    exit 2
+  fi
+  step "2. lens on the GPU: tests, then BenchmarkAnalyzeCUDA" | tee -a "$OUT/summary.txt"
+  timeout 85 "$LBIN" -test.v -test.count=1 -test.timeout=80s -test.run 'CUDA' \
+    -test.bench 'AnalyzeCUDA' -test.benchtime=1x > "$OUT/lens.txt" 2>&1
+  rc=$?
+  grep -E '^(--- |PASS|FAIL|ok|panic)|^ *--- |device:|layer [0-9]+:|Benchmark|Error|error|skip|SKIP' "$OUT/lens.txt" \
+    | head -80 | tee -a "$OUT/summary.txt"
+  echo "lens rc=$rc" | tee -a "$OUT/summary.txt"
+  step "done" | tee -a "$OUT/summary.txt"
+  exit $rc
+fi
 
 if [ ! -x "$BIN" ]; then
   echo "missing $BIN: build it with CGO_ENABLED=1 go test -c -tags cuda -o $BIN ./clip/cuda" | tee -a "$OUT/summary.txt"

@@ -36,20 +36,41 @@ var (
 // name is an error. For CUDA, Select also checks that a GPU can be opened
 // here and returns the reason when it cannot (wrapping [ErrUnavailable]).
 func Select(name string) (string, error) {
-	src := "device"
+	dev, src, raw, err := parseDevice(name)
+	if err != nil {
+		return "", err
+	}
+	if dev == CUDA {
+		if err := Available(); err != nil {
+			return "", fmt.Errorf("clip/cuda: %s=%q: %w", src, raw, err)
+		}
+	}
+	return dev, nil
+}
+
+// ParseDevice is [Select] without opening a GPU: it maps name, or
+// NEURONLENS_DEVICE when name is empty, to CPU or CUDA ("gpu" is CUDA, any
+// case), and an unknown name to an error. Whether CUDA can run here is left
+// to the constructors, which say why not.
+func ParseDevice(name string) (string, error) {
+	dev, _, _, err := parseDevice(name)
+	return dev, err
+}
+
+// parseDevice returns the device, where its name came from ("device" or
+// DeviceEnv) and the name as given.
+func parseDevice(name string) (dev, src, raw string, err error) {
+	src = "device"
 	if name == "" {
 		name, src = os.Getenv(DeviceEnv), DeviceEnv
 	}
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "", CPU:
-		return CPU, nil
+		return CPU, src, name, nil
 	case CUDA, "gpu":
-		if err := Available(); err != nil {
-			return "", fmt.Errorf("clip/cuda: %s=%q: %w", src, name, err)
-		}
-		return CUDA, nil
+		return CUDA, src, name, nil
 	}
-	return "", fmt.Errorf("clip/cuda: %s=%q: want %q or %q", src, name, CPU, CUDA)
+	return "", src, name, fmt.Errorf("clip/cuda: %s=%q: want %q or %q", src, name, CPU, CUDA)
 }
 
 // Available reports why CUDA cannot be used here, or nil when a GPU can be
@@ -122,6 +143,12 @@ func NewImageEncoder(m *clip.Model, opts ...Option) (*Encoder, error) {
 	}
 	return &Encoder{model: m, cfg: cfg, eng: eng}, nil
 }
+
+// Model returns the model whose image tower the Encoder holds.
+func (e *Encoder) Model() *clip.Model { return e.model }
+
+// MaxBatch returns how many images go through the device at once.
+func (e *Encoder) MaxBatch() int { return e.cfg.maxBatch }
 
 // Device describes the GPU and libraries in use, e.g. "NVIDIA H100 80GB HBM3
 // (sm_90, driver 12040, cuBLAS 120401, NVRTC 12.4, cubin sm_90, float32)".

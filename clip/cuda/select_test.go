@@ -55,3 +55,20 @@ func TestSelectCUDAWithoutGPU(t *testing.T) {
 		assert.ErrorIs(t, err, ErrNotBuilt)
 	}
 }
+
+// TestParseDevice: the names without opening a GPU, as the lens reads them.
+func TestParseDevice(t *testing.T) {
+	t.Setenv(DeviceEnv, "")
+	for arg, want := range map[string]string{"": CPU, "cpu": CPU, "CPU": CPU, "cuda": CUDA, " GPU ": CUDA} {
+		got, err := ParseDevice(arg)
+		require.NoError(t, err, arg)
+		assert.Equal(t, want, got, arg)
+	}
+	t.Setenv(DeviceEnv, "cuda")
+	got, err := ParseDevice("")
+	require.NoError(t, err)
+	assert.Equal(t, CUDA, got)
+	t.Setenv(DeviceEnv, "metal")
+	_, err = ParseDevice("")
+	assert.ErrorContains(t, err, `NEURONLENS_DEVICE="metal"`)
+}

@@ -1,0 +1,271 @@
+package lens
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/clip/cuda"
+)
+
+// devBatch is one device batch of Analyze's first phase, images [lo, hi).
+type devBatch struct {
+	lo, hi int
+	ids    []string
+	recs   [][]float32 // flat records, cached or computed
+	cached []bool
+	todo   []int       // positions (i - lo) of the images to compute
+	pixels [][]float32 // their pixels, in todo order
+	sos    []*cuda.SecondOrder
+}
+
+// onDevice is Analyze's first phase on the device, a three-stage pipeline:
+// reading and preprocessing the images of batch b+1 (over the workers),
+// the device's forward passes of batch b, and on the host the records of
+// batch b-1 (alpha-space, as secondU.record makes them), stored in the
+// cache and added to the sums in image order.
+func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*Sums, meter *meter) error {
+	M, B := r.src.Len(), dev.batch()
+	bases := make([]*deviceBasis, len(r.us))
+	for j, u := range r.us {
+		bs, err := basisOf(r.m, u)
+		if err != nil {
+			return err
+		}
+		bases[j] = bs
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// A stage's error stops everything; the caller's cancellation stops
+	// the stages, but batches the device has finished are still stored, so
+	// that a resumed run reuses them.
+	var failed atomic.Bool
+	fail := func(err error) {
+		if parent.Err() == nil {
+			failed.Store(true)
+		}
+		cancel(err)
+	}
+	var wg sync.WaitGroup
+	prepped, computed := make(chan *devBatch, 1), make(chan *devBatch, 1)
+	wg.Go(func() {
+		defer close(prepped)
+		for lo := 0; lo < M; lo += B {
+			bt, err := r.prepare(ctx, lo, min(lo+B, M))
+			if err != nil {
+				fail(err)
+				return
+			}
+			select {
+			case prepped <- bt:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		defer close(computed)
+		for bt := range prepped {
+			if len(bt.todo) > 0 {
+				for j, l := range r.layers {
+					so, err := dev.secondOrder(ctx, bt.pixels, l, nil)
+					if err != nil {
+						fail(err)
+						return
+					}
+					bt.sos[j] = so
+				}
+				bt.pixels = nil
+			}
+			select {
+			case computed <- bt:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	done := 0
+	for bt := range computed {
+		if failed.Load() {
+			continue // drain
+		}
+		if err := r.finishBatch(context.WithoutCancel(ctx), bt, bases); err != nil {
+			fail(err)
+			continue
+		}
+		for k, rec := range bt.recs {
+			ids[bt.lo+k] = bt.ids[k]
+			_, ls := r.cache.split(rec)
+			for j := range r.layers {
+				sums[j].add(ls[j].A, ls[j].W, ls[j].C)
+			}
+			done++
+			if bt.cached[k] {
+				meter.skip++
+			}
+			meter.report(done)
+		}
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// prepare reads the cached records of images [lo, hi) and the pixels of
+// the others.
+func (r *runner) prepare(ctx context.Context, lo, hi int) (*devBatch, error) {
+	n := hi - lo
+	bt := &devBatch{lo: lo, hi: hi, ids: make([]string, n), recs: make([][]float32, n), cached: make([]bool, n),
+		sos: make([]*cuda.SecondOrder, len(r.layers))}
+	px := make([][]float32, n)
+	S := r.m.Config.Vision.ImageSize
+	err := parallel(ctx, n, r.cfg.workers, func(_, k int) error {
+		i := lo + k
+		id, err := idOf(r.src, i)
+		if err != nil {
+			return fmt.Errorf("lens: image %d: %w", i, err)
+		}
+		if rec, ok := r.cache.load(i, id); ok {
+			bt.ids[k], bt.recs[k], bt.cached[k] = id, rec, true
+			return nil
+		}
+		id, img, err := r.src.Image(i)
+		if err != nil {
+			return fmt.Errorf("lens: image %d (%s): %w", i, id, err)
+		}
+		p, err := clip.Preprocess(img, S)
+		if err != nil {
+			return fmt.Errorf("lens: image %d (%s): %w", i, id, err)
+		}
+		bt.ids[k], px[k] = id, p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k, p := range px {
+		if p != nil {
+			bt.todo = append(bt.todo, k)
+			bt.pixels = append(bt.pixels, p)
+		}
+	}
+	return bt, nil
+}
+
+// finishBatch turns the device's results of a batch into flat records and
+// stores them in the cache.
+func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceBasis) error {
+	n := len(bt.todo)
+	if n == 0 {
+		return nil
+	}
+	d := r.cache.d
+	recs := make([][]float32, n)
+	views := make([][]layerView, n)
+	for t := range n {
+		recs[t] = make([]float32, r.cache.size)
+		var f []float32
+		f, views[t] = r.cache.split(recs[t])
+		copy(f, bt.sos[0].Emb[t*d:(t+1)*d])
+	}
+	for j, u := range r.us {
+		vs, ws := make([][]float32, n), make([][]float32, n)
+		err := parallel(ctx, n, r.cfg.workers, func(_, t int) error {
+			lv := views[t][j]
+			wv := make([]float32, bases[j].dim)
+			if u.deviceRecord(bases[j], lv.A, lv.C, wv, bt.sos[j], t, r.cfg) {
+				vs[t] = wv
+			}
+			ws[t] = lv.W
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		u.deviceW(bases[j], ws, vs, r.cfg.workers)
+	}
+	bt.sos = nil
+	return parallel(ctx, n, r.cfg.workers, func(_, t int) error {
+		k := bt.todo[t]
+		if err := r.cache.store(bt.lo+k, bt.ids[k], recs[t]); err != nil {
+			return err
+		}
+		bt.recs[k] = recs[t]
+		return nil
+	})
+}
+
+// deviceSecondBatch is secondBatch on the device: batches of images go
+// through the device, which returns their effects' products; the host adds
+// the shared term and builds the matrices of one batch while the device
+// works on the next.
+func deviceSecondBatch(ctx context.Context, m *clip.Model, dev accel, u *secondU, n int, cfg *config, px func(int) ([]float32, error)) ([]*mat.Dense, error) {
+	bs, err := basisOf(m, u)
+	if err != nil {
+		return nil, err
+	}
+	vc := m.Config.Vision
+	want := 3 * vc.ImageSize * vc.ImageSize
+	B := dev.batch()
+	out := make([]*mat.Dense, n)
+	type result struct {
+		lo int
+		so *cuda.SecondOrder
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	results := make(chan result, 1)
+	wg.Go(func() {
+		defer close(results)
+		for lo := 0; lo < n; lo += B {
+			hi := min(lo+B, n)
+			pixels := make([][]float32, hi-lo)
+			err := parallel(ctx, hi-lo, cfg.workers, func(_, k int) error {
+				p, err := px(lo + k)
+				if err == nil && len(p) != want {
+					err = fmt.Errorf("clip: pixels have %d values, want 3×%d×%d", len(p), vc.ImageSize, vc.ImageSize)
+				}
+				if err != nil {
+					return fmt.Errorf("lens: image %d: %w", lo+k, err)
+				}
+				pixels[k] = p
+				return nil
+			})
+			var so *cuda.SecondOrder
+			if err == nil {
+				so, err = dev.secondOrder(ctx, pixels, u.layer, u)
+			}
+			if err != nil {
+				cancel(err)
+				return
+			}
+			select {
+			case results <- result{lo, so}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for res := range results {
+		if ctx.Err() != nil {
+			continue
+		}
+		err := parallel(ctx, res.so.B, cfg.workers, func(_, b int) error {
+			out[res.lo+b] = mat.NewDense(u.N, u.d, u.deviceEffects(bs, res.so, b, cfg))
+			return nil
+		})
+		if err != nil {
+			cancel(err)
+		}
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,321 @@
+package lens
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/clip/cuda"
+	"github.com/neuronlens/neuronlens/internal/kernels"
+)
+
+// WithDevice picks where [Analyze], [SecondOrderBatch] and
+// [SecondOrderPixelsBatch] run their forward passes and the lens's
+// per-image work: "cpu" or "cuda" ("gpu" is an alias, any case). The empty
+// name, and the default, is the value of NEURONLENS_DEVICE, and an empty or
+// unset variable means "cpu".
+//
+// On "cuda" the images go through the GPU in batches ([cuda.Encoder]): the
+// traces the lens reads stay on the device, the alphas α_n^k(I) and their
+// image-independent sums are computed there (and, for the batch forms of
+// SecondOrder, their products with the u vectors), and only the per-image
+// results come back. Analyze turns them into the same alpha-space records
+// as on the CPU, so the cache, the accumulators and phases 2 and 3 are the
+// same; results agree with the CPU's to float32 rounding (1e-4 relative is
+// the tested bar), not bit for bit. With several layers, each layer has its
+// own forward pass on the device.
+//
+// Asking for "cuda" in a binary built without the cuda tag returns an
+// error wrapping [cuda.ErrNotBuilt]; on a machine without a usable GPU, one
+// wrapping [cuda.ErrUnavailable]. There is no silent fall-back to the CPU.
+// An unknown name is an error too. Other calls of this package ignore the
+// option and run on the CPU.
+func WithDevice(name string) Option { return func(c *config) { c.device = name } }
+
+// WithEncoder runs on the GPU through enc, an encoder of the same model
+// made by the caller (so that its weights are uploaded once for many
+// calls); it implies WithDevice("cuda"). The caller closes enc. Without it,
+// each call opens an encoder and closes it before returning.
+func WithEncoder(enc *cuda.Encoder) Option { return func(c *config) { c.enc = enc } }
+
+// deviceOf resolves the device of cfg: cuda.CPU or cuda.CUDA.
+func deviceOf(cfg *config) (string, error) {
+	if cfg.enc != nil {
+		return cuda.CUDA, nil
+	}
+	dev, err := cuda.ParseDevice(cfg.device)
+	if err != nil {
+		return "", fmt.Errorf("lens: %w", err)
+	}
+	return dev, nil
+}
+
+// accel is the device side of the lens: one batch of images through the
+// forward pass, with the second-order quantities of one layer. With u, the
+// effects' products too (uploading u on first use).
+type accel interface {
+	secondOrder(ctx context.Context, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error)
+	batch() int // images per call that keep the device busy
+	close()
+}
+
+// openAccel returns the accelerator for m, or nil for the CPU.
+func openAccel(m *clip.Model, cfg *config) (accel, error) {
+	if cfg.accel != nil { // tests
+		return cfg.accel, nil
+	}
+	dev, err := deviceOf(cfg)
+	if err != nil || dev == cuda.CPU {
+		return nil, err
+	}
+	if cfg.enc != nil {
+		if cfg.enc.Model() != m {
+			return nil, fmt.Errorf("lens: WithEncoder: the encoder holds another model")
+		}
+		return &encAccel{enc: cfg.enc, us: map[int]*cuda.UVectors{}}, nil
+	}
+	enc, err := cuda.NewImageEncoder(m)
+	if err != nil {
+		src := "WithDevice"
+		if cfg.device == "" {
+			src = cuda.DeviceEnv
+		}
+		return nil, fmt.Errorf("lens: device cuda (from %s): %w", src, err)
+	}
+	return &encAccel{enc: enc, own: true, us: map[int]*cuda.UVectors{}}, nil
+}
+
+// encAccel is accel on a cuda.Encoder.
+type encAccel struct {
+	enc *cuda.Encoder
+	own bool
+	mu  sync.Mutex
+	us  map[int]*cuda.UVectors
+}
+
+func (a *encAccel) batch() int { return max(a.enc.MaxBatch(), 1) }
+
+func (a *encAccel) secondOrder(ctx context.Context, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error) {
+	var uv *cuda.UVectors
+	if u != nil && u.K > 0 {
+		a.mu.Lock()
+		uv = a.us[layer]
+		if uv == nil {
+			var err error
+			if uv, err = a.enc.UploadU(layer, u.U); err != nil {
+				a.mu.Unlock()
+				return nil, fmt.Errorf("lens: cuda: %w", err)
+			}
+			a.us[layer] = uv
+		}
+		a.mu.Unlock()
+	}
+	so, err := a.enc.SecondOrder(ctx, pixels, layer, uv)
+	if err != nil {
+		return nil, fmt.Errorf("lens: cuda: %w", err)
+	}
+	return so, nil
+}
+
+func (a *encAccel) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, uv := range a.us {
+		uv.Free()
+	}
+	clear(a.us)
+	if a.own {
+		a.enc.Close()
+	}
+}
+
+// deviceBasis turns the device's per-image sums into the shared term C(I)
+// and W = U_n C(I) of a layer without touching the u vectors per image.
+// C(I) is linear in r = 2K+3 per-image coefficients (METHOD.md §1 and
+// secondU.record):
+//
+//	C = Σ_k a_k P1_k + Σ_k b_k P2_k + c ΣP3 + e projB + g projG
+//	a_k = s·One_k/σ,  b_k = -s·Mu_k/(K1_k σ),  c = s/σ,  e = s·Σ1/K2,  g = -e·μ_post/σ
+//
+// with s the scale, σ = σ_post. Stacking those vectors as the rows of Q
+// [r, d], C = Qᵀ coef and W = X coef with X = U Qᵀ [N·K, r], which is far
+// smaller than U when r < d (51 against 512 for ViT-B/32 layer 9). When r ≥ d,
+// W = U C is used instead.
+type deviceBasis struct {
+	r   int       // coefficients per image
+	Q   []float64 // [r, d]
+	X   []float32 // [N·K, r] when useX
+	ux  bool
+	dim int // columns of the W product's basis: r with X, d with U
+}
+
+type basisKey struct{ layer int }
+
+// basisOf returns the cached deviceBasis of layer on m.
+func basisOf(m *clip.Model, u *secondU) (*deviceBasis, error) {
+	v, err := m.Derived(basisKey{u.layer}, func() (any, error) {
+		K, d := u.K, u.d
+		r := 2*K + 3
+		b := &deviceBasis{r: r, Q: make([]float64, r*d), dim: d}
+		copy(b.Q[:K*d], u.P1)
+		copy(b.Q[K*d:2*K*d], u.P2)
+		for k := range K {
+			for j := range d {
+				b.Q[2*K*d+j] += u.P3[k*d+j]
+			}
+		}
+		copy(b.Q[(2*K+1)*d:], u.projB)
+		copy(b.Q[(2*K+2)*d:], u.projG)
+		if K > 0 && r < d {
+			b.ux, b.dim = true, r
+			q32 := make([]float32, r*d)
+			for i, x := range b.Q {
+				q32[i] = float32(x)
+			}
+			NK := u.N * K
+			b.X = make([]float32, NK*r)
+			parallelBlocks(NK, min(8, max(1, NK/4096)), func(lo, hi int) {
+				kernels.Gemm(false, true, 1, mat32(hi-lo, d, d, u.U[lo*d:]), mat32(r, d, d, q32), 0, mat32(hi-lo, r, r, b.X[lo*r:]))
+			})
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*deviceBasis), nil
+}
+
+// deviceRecord fills the alpha-space record of image b of so: A = s·α/σ
+// [N, K] and C(I) [d], and, unless W is zero (K = 0 or the shared term left
+// out, reported by false), wv [dim]: the vector whose product with the
+// basis gives W (the coefficients with X, C with U).
+func (u *secondU) deviceRecord(bs *deviceBasis, A, C, wv []float32, so *cuda.SecondOrder, b int, cfg *config) bool {
+	N, K, d := u.N, u.K, u.d
+	clear(C)
+	if K == 0 {
+		return false
+	}
+	scale := 1.0
+	if !cfg.raw {
+		scale = 100 / norm32(so.Emb[b*d:(b+1)*d])
+	}
+	f := float32(scale / float64(so.SigmaPost[b]))
+	for i, a := range so.Alpha[b*N*K : (b+1)*N*K] {
+		A[i] = f * a
+	}
+	if cfg.noShared {
+		return false
+	}
+	coef := u.sharedTerm(bs, C, so, b, scale)
+	if bs.ux {
+		for i, c := range coef {
+			wv[i] = float32(c)
+		}
+	} else {
+		copy(wv, C)
+	}
+	return true
+}
+
+// sharedTerm writes C(I) of image b into C, for K > 0, and returns its
+// coefficients.
+func (u *secondU) sharedTerm(bs *deviceBasis, C []float32, so *cuda.SecondOrder, b int, scale float64) []float64 {
+	d := u.d
+	coef := u.coefficients(bs.r, so, b, scale)
+	acc := make([]float64, d)
+	for i, c := range coef {
+		for j, q := range bs.Q[i*d : (i+1)*d] {
+			acc[j] += c * q
+		}
+	}
+	for j, v := range acc {
+		C[j] = float32(v)
+	}
+	return coef
+}
+
+// coefficients returns the r = 2K+3 coefficients of C(I) for image b.
+func (u *secondU) coefficients(r int, so *cuda.SecondOrder, b int, scale float64) []float64 {
+	K := u.K
+	sp := float64(so.SigmaPost[b])
+	coef := make([]float64, r)
+	for k := range K {
+		coef[k] = scale * float64(so.One[b*K+k]) / sp
+		coef[K+k] = -scale * float64(so.Mu[b*K+k]) * u.invK1[k] / sp
+	}
+	coef[2*K] = scale / sp
+	coef[2*K+1] = scale * u.sumInvK2
+	coef[2*K+2] = -scale * u.sumInvK2 * float64(so.MuPost[b]) / sp
+	return coef
+}
+
+// deviceW computes W for a batch: w[i] [N·K] = basis · vs[i] for each image
+// i, the rows of one product V [B, dim] · basisᵀ, split over workers by
+// blocks of basis rows. vs[i] nil means W zero.
+func (u *secondU) deviceW(bs *deviceBasis, w, vs [][]float32, workers int) {
+	NK, dim := u.N*u.K, bs.dim
+	var rows []int
+	for i, v := range vs {
+		if v != nil {
+			rows = append(rows, i)
+		} else {
+			clear(w[i])
+		}
+	}
+	if len(rows) == 0 || NK == 0 {
+		return
+	}
+	V := make([]float32, len(rows)*dim)
+	for r, i := range rows {
+		copy(V[r*dim:], vs[i])
+	}
+	basis := u.U
+	if bs.ux {
+		basis = bs.X
+	}
+	out := make([]float32, len(rows)*NK)
+	parallelBlocks(NK, min(workers, max(1, NK/1024)), func(lo, hi int) {
+		kernels.Gemm(false, true, 1, mat32(len(rows), dim, dim, V), mat32(hi-lo, dim, dim, basis[lo*dim:]),
+			0, mat32(len(rows), hi-lo, NK, out[lo:]))
+	})
+	for r, i := range rows {
+		copy(w[i], out[r*NK:(r+1)*NK])
+	}
+}
+
+// deviceEffects builds the N×d effects of image b from the device's
+// products (paper scale) and the shared term.
+func (u *secondU) deviceEffects(bs *deviceBasis, so *cuda.SecondOrder, b int, cfg *config) []float64 {
+	N, K, d := u.N, u.K, u.d
+	out := make([]float64, N*d)
+	if K == 0 {
+		return out
+	}
+	scale, f := 1.0, 1.0
+	if norm := norm32(so.Emb[b*d : (b+1)*d]); cfg.raw {
+		f = norm / 100
+	} else {
+		scale = 100 / norm
+	}
+	C := make([]float32, d)
+	if !cfg.noShared {
+		u.sharedTerm(bs, C, so, b, scale)
+	}
+	E := so.Effects[b*N*d : (b+1)*N*d]
+	for n := range N {
+		for j := range d {
+			out[n*d+j] = float64(float32(f*float64(E[n*d+j])) + C[j])
+		}
+	}
+	return out
+}
+
+func norm32(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return sqrt(s)
+}

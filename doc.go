@@ -17,8 +17,9 @@
 //     merge across shards.
 //   - [github.com/neuronlens/neuronlens/sparse]: Orthogonal Matching Pursuit,
 //     matching scikit-learn's orthogonal_mp_gram, on plain matrices.
-//   - github.com/neuronlens/neuronlens/decompose: each neuron's direction as a
-//     sparse sum of text descriptions.
+//   - [github.com/neuronlens/neuronlens/decompose]: each neuron's direction as a
+//     sparse sum of text descriptions (text pools, cached embeddings, OMP,
+//     the k-term accuracy curve, concept discovery); examples/describe runs it.
 //   - github.com/neuronlens/neuronlens/segment: zero-shot segmentation from
 //     neurons, with pixel accuracy, mIoU and mAP.
 //   - github.com/neuronlens/neuronlens/adversarial: semantic adversarial

@@ -37,7 +37,8 @@ type Progress func(done, total int)
 // batch plus a manifest, so that an interrupted run resumes and a rerun
 // encodes nothing. The cache is keyed by a fingerprint of the text tower's
 // weights, of the tokens of the pool and of the pool's texts: when any of
-// them changes, the old files are removed and the pool is encoded again.
+// them (or the batch size) changes, the old files are removed and the pool
+// is encoded again.
 func WithCache(dir string) Option { return func(c *config) { c.cacheDir = dir } }
 
 // WithBatch sets how many texts [Embed] encodes between context checks and

@@ -41,7 +41,7 @@ func writeImages(t *testing.T, n int) string {
 func TestDescribeRandom(t *testing.T) {
 	for _, p := range []string{sharedVocab, sharedPool} {
 		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared data absent (%s): this test needs /work/shared/data (../shared/data beside the checkout) from the project's data folder", p)
+			t.Skipf("shared data absent (%s): this test needs ../shared/data beside the checkout", p)
 		}
 	}
 	out := filepath.Join(t.TempDir(), "out")

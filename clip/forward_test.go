@@ -49,6 +49,18 @@ func TestEncodePixelsBatchErrors(t *testing.T) {
 	got, err := m.EncodePixelsBatch(t.Context(), nil)
 	require.NoError(t, err)
 	assert.Empty(t, got)
+	got2, err := m.EncodeTokensBatch(t.Context(), nil)
+	require.NoError(t, err)
+	assert.Empty(t, got2)
+
+	noTowers, err := New(Config{EmbedDim: 16, Activation: QuickGELU, Text: m.Config.Text})
+	require.NoError(t, err)
+	_, err = noTowers.EncodePixelsBatch(t.Context(), nil)
+	assert.ErrorIs(t, err, errNoVision)
+	noTowers, err = New(Config{EmbedDim: 16, Activation: QuickGELU, Vision: m.Config.Vision})
+	require.NoError(t, err)
+	_, err = noTowers.EncodeTokensBatch(t.Context(), nil)
+	assert.ErrorIs(t, err, errNoText)
 }
 
 // randomTokens returns n sequences for the small model (context 8,

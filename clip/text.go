@@ -108,6 +108,9 @@ func (m *Model) checkTokens(ids []int) (eot int, err error) {
 // rounding. ctx is checked between batches; a bad sequence is an error
 // naming its index.
 func (m *Model) EncodeTokensBatch(ctx context.Context, ids [][]int) ([][]float32, error) {
+	if m.Text == nil {
+		return nil, errNoText
+	}
 	eots := make([]int, len(ids))
 	for i, seq := range ids {
 		eot, err := m.checkTokens(seq)

@@ -99,6 +99,9 @@ func (m *Model) checkPixels(pixels []float32) error {
 // ctx is checked between batches; a wrong-sized image is an error naming
 // its index.
 func (m *Model) EncodePixelsBatch(ctx context.Context, pixels [][]float32) ([][]float32, error) {
+	if m.Visual == nil {
+		return nil, errNoVision
+	}
 	for i, px := range pixels {
 		if err := m.checkPixels(px); err != nil {
 			return nil, fmt.Errorf("clip: image %d: %w", i, err)

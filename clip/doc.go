@@ -54,9 +54,31 @@
 // The text tower runs only up to the EOT token: under the causal mask this
 // gives the same embedding as a full-context pass at a fraction of the cost.
 //
+// # Batches
+//
+// Every forward pass is batched: B sequences are packed back to back into
+// one residual stream [R, D] (R = Σ T_b; image b at rows b·T…, a text cut
+// at its EOT, so no padding is computed). LayerNorms, Linears and the
+// activation run once over all R rows, so each Linear is one large matrix
+// product; attention, and the text tower's causal mask, stay per sequence.
+// [Model.EncodePixelsBatch], [Model.EncodeImages], [Model.EncodeTokensBatch]
+// and [Model.EncodeText] take about 1,024 tokens per pass (20 ViT-B/32
+// images, or some 100 short prompts); the one-input calls are the same pass
+// with B = 1. Results equal the one-input calls to float32 rounding.
+//
+// Hooks are the one way in for every pass: a hook fires once per sequence,
+// in order, on a view of that sequence's rows, so it sees exactly the
+// shapes of a one-input pass ([T, D], [H·T, T], …). The public calls that
+// take hooks are the one-input ones.
+//
 // # Concurrency
 //
 // A loaded *Model is read-only and safe for concurrent use. Hooks and
-// Traces belong to one call. EncodeImages and EncodeText spread their inputs
-// over runtime.GOMAXPROCS(0) goroutines.
+// Traces belong to one call. A batched pass spreads each matrix product,
+// attention's (sequence, head) pairs and the row-wise steps over
+// runtime.GOMAXPROCS(0) cores; EncodeImages and EncodeText preprocess and
+// tokenize on all of them. Scratch memory (about 30 KiB per token for
+// ViT-B) is kept per model and reused, so a steady stream of calls
+// allocates only the returned embeddings and a few hundred small objects
+// per call, nothing per token.
 package clip

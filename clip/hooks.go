@@ -185,6 +185,29 @@ func (t *hookTable) fire(layer int, s Site, data []float32, rows, cols int) {
 	}
 }
 
+// fireSeqs fires (layer, s) once per sequence of q, in order, on that
+// sequence's rows of data [R, cols], viewed as [T_b, cols].
+func (t *hookTable) fireSeqs(layer int, s Site, data []float32, q *seqs, cols int) {
+	if t == nil {
+		return
+	}
+	for b, T := range q.lens {
+		r := q.rows[b]
+		t.fire(layer, s, data[r*cols:(r+T)*cols], T, cols)
+	}
+}
+
+// firePatterns fires (layer, AttnPattern) once per sequence of q on its
+// patterns [H, T_b, T_b], viewed as [H·T_b, T_b].
+func (t *hookTable) firePatterns(layer int, scores []float32, q *seqs, H int) {
+	if t == nil {
+		return
+	}
+	for b, T := range q.lens {
+		t.fire(layer, AttnPattern, scores[H*q.pats[b]:], H*T, T)
+	}
+}
+
 // Trace records activations at chosen points: it is nothing but hooks that
 // copy. Reuse one Trace across calls to reuse its buffers. Not safe for
 // concurrent use.

@@ -169,7 +169,9 @@ func TestEncodeImagesMatchesOneByOne(t *testing.T) {
 	for i, img := range imgs {
 		want, err := m.EncodeImage(img)
 		require.NoError(t, err)
-		assert.Equal(t, want, got[i])
+		// One batched pass against one image at a time: equal to float32
+		// rounding (bit-equal with the Go kernels, not with OpenBLAS).
+		numtest.Close(t, want, got[i], 1e-5, 1e-6, "image %d", i)
 	}
 	imgs[3] = image.NewRGBA(image.Rect(0, 0, 0, 0))
 	_, err = m.EncodeImages(t.Context(), imgs)

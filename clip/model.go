@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nlpodyssey/spago/nn"
 )
@@ -20,9 +21,11 @@ type Model struct {
 	LogitScale *nn.Param    // scalar, "logit_scale": logits are exp(LogitScale)·cos
 
 	tokenizer  *Tokenizer
-	visionPool sync.Pool // *scratch
-	textPool   sync.Pool // *scratch
-	derived    sync.Map  // key → *derivedEntry, see Derived
+	visionPool scratchPool
+	textPool   scratchPool
+	visionW    atomic.Pointer[weights]
+	textW      atomic.Pointer[weights]
+	derived    sync.Map // key → *derivedEntry, see Derived
 }
 
 // VisionTower is the ViT image encoder:

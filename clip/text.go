@@ -8,16 +8,29 @@ import (
 
 var errNoText = errors.New("clip: model has no text tower")
 
-func (m *Model) textScratch() *scratch {
-	if s, ok := m.textPool.Get().(*scratch); ok {
-		return s
+// Indices of the text tower's non-block parameters in its weights table.
+const (
+	tTok = iota
+	tPos
+	tLNW
+	tLNB
+	tProj
+)
+
+// textWeights returns the text tower's resolved parameters.
+func (m *Model) textWeights() *weights {
+	if w := m.textW.Load(); w != nil && w.current() {
+		return w
 	}
-	c := m.Config.Text
-	return newScratch(c.ContextLength, c.Width, c.Heads, c.MLPWidth, 0)
+	t := m.Text
+	w := resolveWeights(t.Blocks, t.TokenEmbedding, t.PositionalEmbedding, t.LNFinal.W, t.LNFinal.B, t.TextProjection)
+	m.textW.Store(w)
+	return w
 }
 
-// EncodeText tokenizes each text and returns its un-normalized embedding
-// g(text) [d], spreading the texts over the cores.
+// EncodeText tokenizes each text (on all cores) and returns its
+// un-normalized embedding g(text) [d], running the texts through
+// [Model.EncodeTokensBatch]'s batched pass.
 func (m *Model) EncodeText(texts []string) ([][]float32, error) {
 	if m.Text == nil {
 		return nil, errNoText
@@ -25,19 +38,16 @@ func (m *Model) EncodeText(texts []string) ([][]float32, error) {
 	if m.tokenizer == nil {
 		return nil, ErrNoTokenizer
 	}
-	out := make([][]float32, len(texts))
+	ids := make([][]int, len(texts))
 	err := parallel(context.Background(), len(texts), func(i int) error {
-		ids, err := m.Tokenize(texts[i])
-		if err != nil {
-			return err
-		}
-		out[i], err = m.RunTokens(context.Background(), ids, nil)
+		var err error
+		ids[i], err = m.Tokenize(texts[i])
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return m.EncodeTokensBatch(context.Background(), ids)
 }
 
 // EncodeTokens returns the embedding [d] of one token sequence (SOT … EOT,
@@ -51,45 +61,105 @@ func (m *Model) EncodeTokens(ids []int) ([]float32, error) {
 // EOT position: under the causal mask the result is identical to a pass over
 // the full context, so traces have T = eot+1 rows.
 func (m *Model) RunTokens(ctx context.Context, ids []int, hk *Hooks) ([]float32, error) {
+	eot, err := m.checkTokens(ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	table, err := hk.resolve(m.Config.Text.Layers)
+	if err != nil {
+		return nil, err
+	}
+	dst := make([]float32, m.Config.EmbedDim)
+	one, eots := [1][]int{ids}, [1]int{eot}
+	m.encodeTokens(dst, one[:], eots[:], table)
+	return dst, nil
+}
+
+// checkTokens checks one sequence and returns the position of its EOT, the
+// largest id.
+func (m *Model) checkTokens(ids []int) (eot int, err error) {
 	if m.Text == nil {
-		return nil, errNoText
+		return 0, errNoText
 	}
 	c := m.Config.Text
 	if len(ids) == 0 || len(ids) > c.ContextLength {
-		return nil, fmt.Errorf("clip: %d token ids, want 1 to %d", len(ids), c.ContextLength)
+		return 0, fmt.Errorf("clip: %d token ids, want 1 to %d", len(ids), c.ContextLength)
 	}
-	eot := 0
 	for i, id := range ids {
 		if id < 0 || id >= c.VocabSize {
-			return nil, fmt.Errorf("clip: token id %d at position %d is outside the vocabulary of %d", id, i, c.VocabSize)
+			return 0, fmt.Errorf("clip: token id %d at position %d is outside the vocabulary of %d", id, i, c.VocabSize)
 		}
 		if id > ids[eot] {
 			eot = i
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	return eot, nil
+}
+
+// EncodeTokensBatch returns the embeddings [d] of many token sequences, each
+// as [Model.EncodeTokens] takes it. Every sequence is cut at its EOT and the
+// cut sequences are packed back to back, about 1,024 tokens at a time, into
+// one residual stream, so every Linear is one large matrix product over all
+// of them while attention (with its causal mask) stays per sequence; no
+// padding is computed. The result equals EncodeTokens on each to float32
+// rounding. ctx is checked between batches; a bad sequence is an error
+// naming its index.
+func (m *Model) EncodeTokensBatch(ctx context.Context, ids [][]int) ([][]float32, error) {
+	if m.Text == nil {
+		return nil, errNoText
 	}
-	table, err := hk.resolve(c.Layers)
-	if err != nil {
-		return nil, err
-	}
-	s := m.textScratch()
-	defer m.textPool.Put(s)
-	T, W := eot+1, c.Width
-	t := m.Text
-	tok, pos := values(t.TokenEmbedding), values(t.PositionalEmbedding)
-	for i := range T {
-		row := s.x[i*W : (i+1)*W]
-		copy(row, tok[ids[i]*W:(ids[i]+1)*W])
-		for j, p := range pos[i*W : (i+1)*W] {
-			row[j] += p
+	eots := make([]int, len(ids))
+	for i, seq := range ids {
+		eot, err := m.checkTokens(seq)
+		if err != nil {
+			return nil, fmt.Errorf("clip: text %d: %w", i, err)
 		}
+		eots[i] = eot
 	}
-	for l, b := range t.Blocks {
-		blockForward(b, l, T, true, m.Config.Activation, s, table)
+	d := m.Config.EmbedDim
+	flat := make([]float32, len(ids)*d)
+	for lo := 0; lo < len(ids); {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi, rows := lo+1, eots[lo]+1
+		for hi < len(ids) && rows+eots[hi]+1 <= batchRows {
+			rows += eots[hi] + 1
+			hi++
+		}
+		m.encodeTokens(flat[lo*d:hi*d], ids[lo:hi], eots[lo:hi], nil)
+		lo = hi
 	}
-	dst := make([]float32, m.Config.EmbedDim)
-	pool(dst, s, eot, W, t.LNFinal, values(t.TextProjection), table)
-	return dst, nil
+	return splitRows(flat, d), nil
+}
+
+// encodeTokens runs checked sequences, cut after eots[b], through the tower
+// with a pooled scratch, writing their embeddings into dst [B, d].
+func (m *Model) encodeTokens(dst []float32, ids [][]int, eots []int, hk *hookTable) {
+	s := m.textPool.get()
+	defer m.textPool.put(s)
+	c := m.Config.Text
+	W := c.Width
+	w := m.textWeights()
+	s.setLens(len(ids), func(b int) int { return eots[b] + 1 })
+	s.reserve(W, c.Heads, c.MLPWidth, 0)
+	tok, pos := w.extra(tTok), w.extra(tPos)
+	for b, seq := range ids {
+		r := s.rows[b]
+		for i, id := range seq[:s.lens[b]] {
+			row := s.x[(r+i)*W : (r+i+1)*W]
+			copy(row, tok[id*W:(id+1)*W])
+			for j, p := range pos[i*W : (i+1)*W] {
+				row[j] += p
+			}
+		}
+		s.pooled[b] = r + eots[b]
+	}
+	for l := range w.blocks {
+		blockForward(&w.blocks[l], l, true, m.Config.Activation, s, hk)
+	}
+	poolTo(dst, s, W, w.extra(tLNW), w.extra(tLNB), w.extra(tProj), hk)
 }

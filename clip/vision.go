@@ -13,13 +13,28 @@ import (
 
 var errNoVision = errors.New("clip: model has no image tower")
 
-func (m *Model) visionScratch() *scratch {
-	if s, ok := m.visionPool.Get().(*scratch); ok {
-		return s
+// Indices of the image tower's non-block parameters in its weights table.
+const (
+	vConv1 = iota
+	vClass
+	vPos
+	vLNPreW
+	vLNPreB
+	vLNPostW
+	vLNPostB
+	vProj
+)
+
+// visionWeights returns the image tower's resolved parameters.
+func (m *Model) visionWeights() *weights {
+	if w := m.visionW.Load(); w != nil && w.current() {
+		return w
 	}
-	c := m.Config.Vision
-	p := c.PatchSize
-	return newScratch(c.Tokens(), c.Width, c.Heads, c.MLPWidth, (c.Tokens()-1)*3*p*p)
+	v := m.Visual
+	w := resolveWeights(v.Blocks, v.Conv1, v.ClassEmbedding, v.PositionalEmbedding,
+		v.LNPre.W, v.LNPre.B, v.LNPost.W, v.LNPost.B, v.Proj)
+	m.visionW.Store(w)
+	return w
 }
 
 // EncodeImage preprocesses img as CLIP does (see [Preprocess]) and returns
@@ -49,38 +64,111 @@ func (m *Model) EncodePixels(pixels []float32) ([]float32, error) {
 
 // RunPixels is [Model.EncodePixels] with hooks.
 func (m *Model) RunPixels(ctx context.Context, pixels []float32, hk *Hooks) ([]float32, error) {
-	if m.Visual == nil {
-		return nil, errNoVision
-	}
-	c := m.Config.Vision
-	if len(pixels) != 3*c.ImageSize*c.ImageSize {
-		return nil, fmt.Errorf("clip: pixels have %d values, want 3×%d×%d", len(pixels), c.ImageSize, c.ImageSize)
+	if err := m.checkPixels(pixels); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	table, err := hk.resolve(c.Layers)
+	table, err := hk.resolve(m.Config.Vision.Layers)
 	if err != nil {
 		return nil, err
 	}
-	s := m.visionScratch()
-	defer m.visionPool.Put(s)
 	dst := make([]float32, m.Config.EmbedDim)
-	m.visionForward(dst, pixels, s, table)
+	one := [1][]float32{pixels}
+	m.encodePixels(dst, one[:], table)
 	return dst, nil
 }
 
-// visionForward writes f(I) for pixels [3, S, S] into dst [d].
-func (m *Model) visionForward(dst, pixels []float32, s *scratch, hk *hookTable) {
+func (m *Model) checkPixels(pixels []float32) error {
+	if m.Visual == nil {
+		return errNoVision
+	}
+	if S := m.Config.Vision.ImageSize; len(pixels) != 3*S*S {
+		return fmt.Errorf("clip: pixels have %d values, want 3×%d×%d", len(pixels), S, S)
+	}
+	return nil
+}
+
+// EncodePixelsBatch returns the embeddings f(I) [d] of many preprocessed
+// images, each [3, S, S] as for [Model.EncodePixels]. Images go through the
+// tower together, up to about 1,024 tokens at a time (20 images for
+// ViT-B/32), stacked into one residual stream [B·T, D] so that every Linear
+// is one large matrix product spread over the cores; attention stays per
+// image. The result equals EncodePixels on each image to float32 rounding.
+// ctx is checked between batches; a wrong-sized image is an error naming
+// its index.
+func (m *Model) EncodePixelsBatch(ctx context.Context, pixels [][]float32) ([][]float32, error) {
+	if m.Visual == nil {
+		return nil, errNoVision
+	}
+	for i, px := range pixels {
+		if err := m.checkPixels(px); err != nil {
+			return nil, fmt.Errorf("clip: image %d: %w", i, err)
+		}
+	}
+	d := m.Config.EmbedDim
+	flat := make([]float32, len(pixels)*d)
+	step := m.visionBatch()
+	for lo := 0; lo < len(pixels); lo += step {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+step, len(pixels))
+		m.encodePixels(flat[lo*d:hi*d], pixels[lo:hi], nil)
+	}
+	return splitRows(flat, d), nil
+}
+
+// visionBatch is the number of images one batched pass takes.
+func (m *Model) visionBatch() int { return max(1, batchRows/m.Config.Vision.Tokens()) }
+
+// encodePixels runs the checked images through the tower with a pooled
+// scratch, writing their embeddings into dst [B, d].
+func (m *Model) encodePixels(dst []float32, pixels [][]float32, hk *hookTable) {
+	s := m.visionPool.get()
+	defer m.visionPool.put(s)
+	m.visionForward(dst, pixels, m.visionWeights(), s, hk)
+}
+
+// visionForward writes f(I) [d] of each image pixels[b] [3, S, S] into
+// dst[b*d : (b+1)*d]. The B images share one residual stream [B·T, D],
+// image b at rows b·T …, class token first.
+func (m *Model) visionForward(dst []float32, pixels [][]float32, w *weights, s *scratch, hk *hookTable) {
 	c := m.Config.Vision
-	v := m.Visual
 	S, p, D, T := c.ImageSize, c.PatchSize, c.Width, c.Tokens()
-	g := S / p
-	// Patches [P, 3·p·p], column c·p·p + i·p + j, patch index gy·g + gx.
-	pp := p * p
+	B, P, pp := len(pixels), T-1, p*p
+	s.setLens(B, func(int) int { return T })
+	s.reserve(D, c.Heads, c.MLPWidth, B*P*3*pp)
+	in := s.hidden[:B*P*3*pp]
+	for b, px := range pixels {
+		patchify(in[b*P*3*pp:(b+1)*P*3*pp], px, S, p)
+	}
+	emb := s.h[:B*P*D]
+	kernels.Linear(emb, in, B*P, 3*pp, w.extra(vConv1), nil, D) // [B·P, D]
+	x := s.x[:B*T*D]
+	for b := range B {
+		xb := x[b*T*D : (b+1)*T*D]
+		copy(xb[:D], w.extra(vClass))
+		copy(xb[D:], emb[b*P*D:(b+1)*P*D])
+		kernels.Add(xb, w.extra(vPos)) // [T, D]
+		s.pooled[b] = b * T
+	}
+	kernels.LayerNorm(x, x, B*T, D, w.extra(vLNPreW), w.extra(vLNPreB), layerNormEps, nil, nil)
+	for l := range w.blocks {
+		blockForward(&w.blocks[l], l, false, m.Config.Activation, s, hk)
+	}
+	poolTo(dst, s, D, w.extra(vLNPostW), w.extra(vLNPostB), w.extra(vProj), hk)
+}
+
+// patchify writes the patches of pixels [3, S, S] into dst [P, 3·p·p]:
+// patch gy·g + gx (g = S/p) at row gy·g+gx, column c·p·p + i·p + j, the
+// layout of conv1's weight [D, 3, p, p].
+func patchify(dst, pixels []float32, S, p int) {
+	g, pp := S/p, p*p
 	for gy := range g {
 		for gx := range g {
-			row := s.in[(gy*g+gx)*3*pp:]
+			row := dst[(gy*g+gx)*3*pp:]
 			for ch := range 3 {
 				for i := range p {
 					src := pixels[(ch*S+gy*p+i)*S+gx*p:]
@@ -89,37 +177,37 @@ func (m *Model) visionForward(dst, pixels []float32, s *scratch, hk *hookTable) 
 			}
 		}
 	}
-	x := s.x[:T*D]
-	copy(x[:D], values(v.ClassEmbedding))
-	kernels.Linear(x[D:], s.in, T-1, 3*pp, values(v.Conv1), nil, D)
-	kernels.Add(x, values(v.PositionalEmbedding))
-	kernels.LayerNorm(x, x, T, D, values(v.LNPre.W), values(v.LNPre.B), layerNormEps, nil, nil)
-	for l, b := range v.Blocks {
-		blockForward(b, l, T, false, m.Config.Activation, s, hk)
-	}
-	pool(dst, s, 0, D, v.LNPost, values(v.Proj), hk)
 }
 
-// EncodeImages embeds many images, spreading them over the cores. The
-// result is the same as calling [Model.EncodeImage] on each; ctx cancels
-// between images. The first error stops the work and is returned.
+// EncodeImages embeds many images: each batch is preprocessed on all cores
+// and then goes through [Model.EncodePixelsBatch]'s batched pass. The
+// result is the same as calling [Model.EncodeImage] on each, to float32
+// rounding; ctx cancels between batches. The first error (of the lowest
+// index) stops the work and is returned.
 func (m *Model) EncodeImages(ctx context.Context, imgs []image.Image) ([][]float32, error) {
 	if m.Visual == nil {
 		return nil, errNoVision
 	}
-	out := make([][]float32, len(imgs))
-	err := parallel(ctx, len(imgs), func(i int) error {
-		e, err := m.RunImage(ctx, imgs[i], nil)
+	d := m.Config.EmbedDim
+	flat := make([]float32, len(imgs)*d)
+	step := m.visionBatch()
+	pixels := make([][]float32, min(step, len(imgs)))
+	for lo := 0; lo < len(imgs); lo += step {
+		hi := min(lo+step, len(imgs))
+		err := parallel(ctx, hi-lo, func(i int) error {
+			px, err := Preprocess(imgs[lo+i], m.Config.Vision.ImageSize)
+			if err != nil {
+				return fmt.Errorf("clip: image %d: %w", lo+i, err)
+			}
+			pixels[i] = px
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("clip: image %d: %w", i, err)
+			return nil, err
 		}
-		out[i] = e
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		m.encodePixels(flat[lo*d:hi*d], pixels[:hi-lo], nil)
 	}
-	return out, nil
+	return splitRows(flat, d), nil
 }
 
 // parallel runs f(0..n-1) on GOMAXPROCS goroutines, stopping at the first

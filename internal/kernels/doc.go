@@ -35,7 +35,17 @@
 // 5); Softmax, QuickGELU and GELU run 8 lanes at a time with AVX2+FMA where the
 // CPU has it. The attention of a block ([AttentionPattern],
 // [AttentionApply]) reads Q, K and V through strides from the in-projection
-// output and runs its heads in parallel.
+// output and runs its heads in parallel. [PackedAttentionPattern] and
+// [PackedAttentionApply] do the same for many sequences packed back to back
+// in one [R, 3D] projection (a batched forward pass), each sequence
+// attending only to itself, with (sequence, head) pairs spread over the
+// cores. LayerNorm splits long inputs by rows across the cores.
+//
+// # Memory
+//
+// The packed panels of each Sgemm call come from a sync.Pool of buffers
+// that only grow, so a steady stream of products allocates nothing but the
+// goroutines of its parallel sections (a few small objects per call).
 //
 // # Layout and errors
 //

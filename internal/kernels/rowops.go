@@ -12,8 +12,9 @@ import (
 //
 // and stores μ and σ per row in mean and sigma when they are non-nil. The
 // statistics accumulate in float32 over eight interleaved partial sums,
-// the variance from the deviations (two passes). dst may alias x. It
-// panics when a slice is too short.
+// the variance from the deviations (two passes). dst may alias x. Long
+// inputs are split by rows across the cores. It panics when a slice is too
+// short.
 func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps float32, mean, sigma []float32) {
 	if len(x) < rows*cols || len(dst) < rows*cols || len(gamma) < cols || len(beta) < cols ||
 		(mean != nil && len(mean) < rows) || (sigma != nil && len(sigma) < rows) {
@@ -23,7 +24,12 @@ func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps floa
 		return
 	}
 	gamma, beta = gamma[:cols], beta[:cols]
-	for r := range rows {
+	forRows(rows, cols, func(r0, r1 int) { layerNormRows(dst, x, r0, r1, cols, gamma, beta, eps, mean, sigma) })
+}
+
+// layerNormRows is LayerNorm on rows r0..r1-1.
+func layerNormRows(dst, x []float32, r0, r1, cols int, gamma, beta []float32, eps float32, mean, sigma []float32) {
+	for r := r0; r < r1; r++ {
 		row := x[r*cols : (r+1)*cols]
 		mu := sum32(row) / float32(cols)
 		v := sumSqDev32(row, mu) / float32(cols)
@@ -160,6 +166,23 @@ func forChunks(n int, f func(lo, hi int)) {
 	for i := range w {
 		lo, hi := n*i/w, n*(i+1)/w
 		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
+}
+
+// forRows calls f on contiguous row ranges covering [0, rows), one per
+// core when rows·cols is large, else once on the calling goroutine. Rows
+// are independent, so the split does not change the result.
+func forRows(rows, cols int, f func(r0, r1 int)) {
+	w := min(workers(), rows)
+	if rows*cols < elemParallel || w <= 1 {
+		f(0, rows)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range w {
+		r0, r1 := rows*i/w, rows*(i+1)/w
+		wg.Go(func() { f(r0, r1) })
 	}
 	wg.Wait()
 }

@@ -107,43 +107,8 @@ func TestAttention(t *testing.T) {
 	}{{"tiny", 1, 4, 2, false}, {"odd", 7, 12, 3, true}, {"vitlike", 50, 96, 6, false}, {"text", 77, 64, 4, true}, {"parallel", 197, 256, 4, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			T, D, H := tc.T, tc.D, tc.H
-			dh := D / H
 			qkv := randSlice(rng, 3*T*D)
-			want := make([]float64, H*T*T)
-			wantZ := make([]float64, T*D)
-			for h := range H {
-				for q := range T {
-					row := want[h*T*T+q*T : h*T*T+(q+1)*T]
-					m := math.Inf(-1)
-					for k := range T {
-						if tc.causal && k > q {
-							row[k] = math.Inf(-1)
-							continue
-						}
-						var s float64
-						for d := range dh {
-							s += float64(qkv[q*3*D+h*dh+d]) * float64(qkv[k*3*D+D+h*dh+d])
-						}
-						row[k] = s / math.Sqrt(float64(dh))
-						m = math.Max(m, row[k])
-					}
-					var sum float64
-					for k := range row {
-						row[k] = math.Exp(row[k] - m)
-						sum += row[k]
-					}
-					for k := range row {
-						row[k] /= sum
-					}
-					for d := range dh {
-						var s float64
-						for k := range T {
-							s += row[k] * float64(qkv[k*3*D+2*D+h*dh+d])
-						}
-						wantZ[q*D+h*dh+d] = s
-					}
-				}
-			}
+			want, wantZ := refAttention(qkv, T, D, H, tc.causal)
 			scores := make([]float32, H*T*T)
 			for i := range scores {
 				scores[i] = float32(math.NaN())
@@ -155,4 +120,85 @@ func TestAttention(t *testing.T) {
 			numtest.Close(t, wantZ, z, 1e-5, 1e-6, "z")
 		})
 	}
+}
+
+// TestPackedAttention runs sequences of mixed lengths (an empty one
+// included) packed back to back and compares each with the float64
+// computation on its own rows, so a token that attends across a sequence
+// boundary fails.
+func TestPackedAttention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, tc := range []struct {
+		name   string
+		lens   []int
+		D, H   int
+		causal bool
+	}{{"one", []int{5}, 12, 3, false}, {"text", []int{7, 1, 0, 12, 3}, 64, 4, true}, {"images", []int{50, 50, 50}, 96, 6, false}, {"parallel", []int{77, 20, 77, 5, 60}, 256, 4, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			D, H := tc.D, tc.H
+			R, S := 0, 0
+			for _, T := range tc.lens {
+				R, S = R+T, S+T*T
+			}
+			qkv := randSlice(rng, 3*R*D)
+			scores := make([]float32, H*S)
+			for i := range scores {
+				scores[i] = float32(math.NaN())
+			}
+			z := make([]float32, R*D+1)
+			z[R*D] = 42 // guard
+			PackedAttentionPattern(scores, qkv, tc.lens, D, H, tc.causal)
+			PackedAttentionApply(z, scores, qkv, tc.lens, D, H)
+			r, s := 0, 0
+			for b, T := range tc.lens {
+				want, wantZ := refAttention(qkv[3*r*D:3*(r+T)*D], T, D, H, tc.causal)
+				numtest.Close(t, want, scores[H*s:H*(s+T*T)], 1e-5, 1e-7, fmt.Sprintf("pattern %d", b))
+				numtest.Close(t, wantZ, z[r*D:(r+T)*D], 1e-5, 1e-6, fmt.Sprintf("z %d", b))
+				r, s = r+T, s+T*T
+			}
+			assert.Equal(t, float32(42), z[R*D], "write past z")
+		})
+	}
+}
+
+// refAttention is the float64 attention of one sequence, qkv [T, 3D]:
+// patterns [H, T, T] and the heads' outputs [T, D].
+func refAttention(qkv []float32, T, D, H int, causal bool) (pattern, z []float64) {
+	dh := D / H
+	want := make([]float64, H*T*T)
+	wantZ := make([]float64, T*D)
+	for h := range H {
+		for q := range T {
+			row := want[h*T*T+q*T : h*T*T+(q+1)*T]
+			m := math.Inf(-1)
+			for k := range T {
+				if causal && k > q {
+					row[k] = math.Inf(-1)
+					continue
+				}
+				var s float64
+				for d := range dh {
+					s += float64(qkv[q*3*D+h*dh+d]) * float64(qkv[k*3*D+D+h*dh+d])
+				}
+				row[k] = s / math.Sqrt(float64(dh))
+				m = math.Max(m, row[k])
+			}
+			var sum float64
+			for k := range row {
+				row[k] = math.Exp(row[k] - m)
+				sum += row[k]
+			}
+			for k := range row {
+				row[k] /= sum
+			}
+			for d := range dh {
+				var s float64
+				for k := range T {
+					s += row[k] * float64(qkv[k*3*D+2*D+h*dh+d])
+				}
+				wantZ[q*D+h*dh+d] = s
+			}
+		}
+	}
+	return want, wantZ
 }

@@ -51,6 +51,19 @@ func grow(s []float32, n int) []float32 {
 // are checked by the caller. Work is split across up to maxWorkers
 // goroutines when the product is large enough.
 func (mk *microKernel) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, maxWorkers int) {
+	splitGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc, mk.mr, mk.nr, maxWorkers,
+		func(m, n int, a, b, c []float32) {
+			mk.serial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		})
+}
+
+// splitGemm calls part once per block of a product C (m×n) = op(A)·op(B),
+// with the block's size and its offsets into a, b and c: one call on the
+// calling goroutine when m·n·k is below parallelFlops or maxWorkers is 1,
+// else one goroutine per worker. It splits the dimension with more
+// micro-tiles (mr×nr) so that every goroutine gets whole tiles; blocks are
+// disjoint in C, so the split does not change the result.
+func splitGemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, mr, nr, maxWorkers int, part func(m, n int, a, b, c []float32)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -58,9 +71,7 @@ func (mk *microKernel) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32
 	if m*n*k >= parallelFlops {
 		workers = maxWorkers
 	}
-	// Split the dimension with more micro-tiles so that every goroutine
-	// gets whole tiles.
-	mt, nt := (m+mk.mr-1)/mk.mr, (n+mk.nr-1)/mk.nr
+	mt, nt := (m+mr-1)/mr, (n+nr-1)/nr
 	splitN := nt >= mt || nt >= 2*workers
 	tiles := mt
 	if splitN {
@@ -68,7 +79,7 @@ func (mk *microKernel) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32
 	}
 	workers = min(workers, tiles)
 	if workers <= 1 {
-		mk.serial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		part(m, n, a, b, c)
 		return
 	}
 	var wg sync.WaitGroup
@@ -79,19 +90,19 @@ func (mk *microKernel) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32
 		}
 		wg.Go(func() {
 			if splitN {
-				j0, j1 := t0*mk.nr, min(t1*mk.nr, n)
+				j0, j1 := t0*nr, min(t1*nr, n)
 				bo := j0
 				if tB {
 					bo = j0 * ldb
 				}
-				mk.serial(tA, tB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+				part(m, j1-j0, a, b[bo:], c[j0:])
 			} else {
-				i0, i1 := t0*mk.mr, min(t1*mk.mr, m)
+				i0, i1 := t0*mr, min(t1*mr, m)
 				ao := i0 * lda
 				if tA {
 					ao = i0
 				}
-				mk.serial(tA, tB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+				part(i1-i0, n, a[ao:], b, c[i0*ldc:])
 			}
 		})
 	}
@@ -176,6 +187,18 @@ func packA(dst []float32, tA bool, a []float32, lda, ic, pc, mc, kc, mr int, alp
 	for ir := 0; ir < mc; ir += mr {
 		panel := dst[ir*kc : (ir+mr)*kc]
 		rows := min(mr, mc-ir)
+		if !tA && mr == 6 && rows == 6 {
+			// The 6-row micro-panels of the 6×64 kernel: six rows
+			// interleaved in one pass, without bounds checks in the loop.
+			src := a[(ic+ir)*lda+pc:]
+			r0, r1, r2 := src[:kc], src[lda:lda+kc], src[2*lda:2*lda+kc]
+			r3, r4, r5 := src[3*lda:3*lda+kc], src[4*lda:4*lda+kc], src[5*lda:5*lda+kc]
+			for p := range kc {
+				d := panel[p*6 : p*6+6 : p*6+6]
+				d[0], d[1], d[2], d[3], d[4], d[5] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p], alpha*r4[p], alpha*r5[p]
+			}
+			continue
+		}
 		if !tA {
 			// op(A)(i, p) = a[i*lda+p]: each source row is contiguous in p,
 			// so groups of 8 rows go through 8×8 transposes.

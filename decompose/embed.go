@@ -111,16 +111,14 @@ func Embed(ctx context.Context, m *clip.Model, pool *Pool, opts ...Option) (*Emb
 				continue
 			}
 		}
-		err := parallel(ctx, hi-lo, cfg.workers, func(i int) error {
-			g, err := m.RunTokens(ctx, ids[lo+i], nil)
-			if err != nil {
-				return fmt.Errorf("decompose: text %d %q: %w", lo+i, pool.Texts[lo+i], err)
-			}
-			scaleTo(dst[i*d:(i+1)*d], g)
-			return nil
-		})
+		// One batched pass: the texts' tokens, each cut at its EOT, share
+		// every matrix product (clip.Model.EncodeTokensBatch).
+		gs, err := m.EncodeTokensBatch(ctx, ids[lo:hi])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("decompose: texts %d–%d: %w", lo, hi-1, err)
+		}
+		for i, g := range gs {
+			scaleTo(dst[i*d:(i+1)*d], g)
 		}
 		e.Encoded += hi - lo
 		if path != "" {

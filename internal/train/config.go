@@ -32,6 +32,10 @@ type Config struct {
 	// PromptFrac is the fraction of pairs whose text is a zero-shot prompt
 	// of the sample's class (shapes.Prompts) instead of its caption.
 	PromptFrac float64
+	// ClassWeight weighs a second loss added to the contrastive one: each
+	// image's cross-entropy against one prompt per class (a template drawn
+	// per step), the zero-shot classifier's own objective. 0 turns it off.
+	ClassWeight float64
 	// EvalEvery is how often (in steps) Run measures held-out quality on
 	// EvalImages images; 0 measures only at the end.
 	EvalEvery, EvalImages int
@@ -48,18 +52,19 @@ func DefaultConfig(vocab int) Config {
 			Text:       &clip.TextConfig{ContextLength: 32, VocabSize: vocab, Width: 64, Layers: 3, Heads: 4, MLPWidth: 256},
 		},
 		Seed:        1,
-		Steps:       600,
+		Steps:       800,
 		Batch:       64,
 		Shards:      2,
-		LR:          2e-3,
+		LR:          1e-3,
 		MinLR:       1e-5,
-		Warmup:      40,
+		Warmup:      30,
 		WeightDecay: 0.05,
 		Beta1:       0.9,
 		Beta2:       0.98,
 		Eps:         1e-6,
 		ClipNorm:    1,
-		PromptFrac:  0.15,
+		PromptFrac:  0.2,
+		ClassWeight: 1,
 		EvalEvery:   50,
 		EvalImages:  180,
 	}
@@ -80,6 +85,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: config: learning rate %g → %g, warmup %d", c.LR, c.MinLR, c.Warmup)
 	case c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || c.Eps <= 0 || c.WeightDecay < 0 || c.ClipNorm < 0:
 		return fmt.Errorf("train: config: bad AdamW settings")
+	case c.ClassWeight < 0:
+		return fmt.Errorf("train: config: class weight %g is negative", c.ClassWeight)
 	case c.PromptFrac < 0 || c.PromptFrac > 1:
 		return fmt.Errorf("train: config: prompt fraction %g is not in [0, 1]", c.PromptFrac)
 	case c.EvalEvery < 0 || c.EvalImages < 0:

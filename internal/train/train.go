@@ -22,6 +22,7 @@ import (
 type Progress struct {
 	Step, Steps int     // Step is 1-based
 	Loss        float64 // the batch's contrastive loss, nats
+	ClassLoss   float64 // the batch's class loss (before its weight), nats; 0 when off
 	LR          float64 // the learning rate of the step
 	Scale       float64 // exp(logit_scale) after the step
 	GradNorm    float64 // L2 norm of the whole gradient, before clipping
@@ -155,6 +156,8 @@ func Text(seed uint64, frac float64, s shapes.Sample) string {
 // backward pass.
 type shardOut struct {
 	imgs, txts []mat.Tensor
+	labels     []int
+	cls        map[int]mat.Tensor // class → its prompt's embedding node
 	err        error
 }
 
@@ -166,6 +169,14 @@ func (t *trainer) step(s int) (Progress, error) {
 	ctxLen := cfg.Model.Text.ContextLength
 	tok := t.m.Tokenizer()
 	bounds := func(r int) (int, int) { return r * B / S, (r + 1) * B / S }
+	// One prompt per class for the class loss, its template drawn per step.
+	var prompts []string
+	if cfg.ClassWeight > 0 {
+		rng := rand.New(rand.NewPCG(cfg.Seed^0xc1a55, uint64(s)))
+		for c := range t.prompts {
+			prompts = append(prompts, t.prompts[c][rng.IntN(len(t.prompts[c]))])
+		}
+	}
 	outs := make([]shardOut, S)
 	t.shards(func(r int) {
 		lo, hi := bounds(r)
@@ -187,16 +198,34 @@ func (t *trainer) step(s int) (Progress, error) {
 			// One call per text: each then has its own token-embedding node,
 			// so texts can go backward one at a time.
 			o.txts = append(o.txts, t.replicas[r].ForwardTokens([][]int{ids})[0])
+			o.labels = append(o.labels, int(smp.Class))
 		}
 		o.imgs = t.replicas[r].ForwardImages(pix)
+		if cfg.ClassWeight > 0 {
+			o.cls = map[int]mat.Tensor{}
+			for c := r; c < len(prompts); c += S {
+				ids, err := tok.Encode(prompts[c], ctxLen)
+				if err != nil {
+					o.err = err
+					return
+				}
+				o.cls[c] = t.replicas[r].ForwardTokens([][]int{ids})[0]
+			}
+		}
 	})
 	var imgs, txts []mat.Tensor
+	var labels []int
+	cls := make([]mat.Tensor, len(prompts))
 	for _, o := range outs {
 		if o.err != nil {
 			return Progress{}, o.err
 		}
 		imgs = append(imgs, o.imgs...)
 		txts = append(txts, o.txts...)
+		labels = append(labels, o.labels...)
+		for c, x := range o.cls {
+			cls[c] = x
+		}
 	}
 	// The loss on detached copies: one operator, so its gradients are exact
 	// and in a fixed order; they then flow into each graph separately.
@@ -211,7 +240,19 @@ func (t *trainer) step(s int) (Progress, error) {
 	scaleK := t.scaleK
 	scale := mat.NewDense[float32](mat.WithShape(), mat.WithBacking([]float32{t.m.LogitScale.Data().F32()[0]}), mat.WithGrad(true))
 	loss := clip.ContrastiveLoss(li, lt, scale)
-	if err := ag.Backward(loss); err != nil {
+	total := loss
+	var lc []mat.Tensor
+	var classValue float64
+	if cfg.ClassWeight > 0 {
+		lc = make([]mat.Tensor, len(cls))
+		for c, x := range cls {
+			lc[c] = leaf(x)
+		}
+		aux := classLoss(li, lc, labels, scale)
+		classValue = float64(mat.Data[float32](aux.Value())[0])
+		total = ag.Add(loss, ag.ProdScalar(aux, mat.Scalar(float32(cfg.ClassWeight))))
+	}
+	if err := ag.Backward(total); err != nil {
 		return Progress{}, err
 	}
 	lossValue := float64(mat.Data[float32](loss.Value())[0])
@@ -219,15 +260,20 @@ func (t *trainer) step(s int) (Progress, error) {
 	var berr error
 	t.shards(func(r int) {
 		lo, hi := bounds(r)
+		var pairs [][2]mat.Tensor // node, leaf
 		for i := lo; i < hi; i++ {
-			for _, pair := range [2][2]mat.Tensor{{imgs[i], li[i]}, {txts[i], lt[i]}} {
-				pair[0].AccGrad(pair[1].Grad())
-				if err := ag.Backward(pair[0]); err != nil {
-					errMu.Lock()
-					berr = err
-					errMu.Unlock()
-					return
-				}
+			pairs = append(pairs, [2]mat.Tensor{imgs[i], li[i]}, [2]mat.Tensor{txts[i], lt[i]})
+		}
+		for c := r; c < len(lc); c += S {
+			pairs = append(pairs, [2]mat.Tensor{cls[c], lc[c]})
+		}
+		for _, pair := range pairs {
+			pair[0].AccGrad(pair[1].Grad())
+			if err := ag.Backward(pair[0]); err != nil {
+				errMu.Lock()
+				berr = err
+				errMu.Unlock()
+				return
 			}
 		}
 	})
@@ -269,7 +315,7 @@ func (t *trainer) step(s int) (Progress, error) {
 	t.opt.step(t.values, t.grads, t.decays, lr)
 	ls := t.values[scaleK]
 	ls[0] = min(max(ls[0], 0), float32(math.Log(100)))
-	return Progress{Step: s + 1, Steps: cfg.Steps, Loss: lossValue, LR: lr, Scale: math.Exp(float64(ls[0])), GradNorm: norm}, nil
+	return Progress{Step: s + 1, Steps: cfg.Steps, Loss: lossValue, ClassLoss: classValue, LR: lr, Scale: math.Exp(float64(ls[0])), GradNorm: norm}, nil
 }
 
 // shards runs f(0..Shards-1) concurrently and waits.

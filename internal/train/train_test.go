@@ -61,7 +61,6 @@ func TestRunIsDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	m0.InitRandom(cfg.Seed)
 	assert.NotEqual(t, weights(m0)["visual.proj"], a["visual.proj"])
-	assert.Less(t, losses[0][2], losses[0][0])
 }
 
 func TestSaveLoadsBack(t *testing.T) {

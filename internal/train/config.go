@@ -36,6 +36,12 @@ type Config struct {
 	// image's cross-entropy against one prompt per class (a template drawn
 	// per step), the zero-shot classifier's own objective. 0 turns it off.
 	ClassWeight float64
+	// ClassImages is how many images per step the class loss scores
+	// instead of the batch's own: scenes of the world whose background and
+	// colours are redrawn uniformly ([Decorrelated]), so that only the
+	// shape tells the class and the spurious correlations give no shortcut.
+	// 0 scores the batch's images.
+	ClassImages int
 	// EvalEvery is how often (in steps) Run measures held-out quality on
 	// EvalImages images; 0 measures only at the end.
 	EvalEvery, EvalImages int
@@ -48,24 +54,25 @@ func DefaultConfig(vocab int) Config {
 		Model: clip.Config{
 			EmbedDim:   64,
 			Activation: clip.QuickGELU,
-			Vision:     &clip.VisionConfig{ImageSize: 64, PatchSize: 8, Width: 96, Layers: 4, Heads: 4, MLPWidth: 384},
+			Vision:     &clip.VisionConfig{ImageSize: 64, PatchSize: 8, Width: 64, Layers: 4, Heads: 4, MLPWidth: 256},
 			Text:       &clip.TextConfig{ContextLength: 32, VocabSize: vocab, Width: 64, Layers: 3, Heads: 4, MLPWidth: 256},
 		},
 		Seed:        1,
-		Steps:       800,
-		Batch:       64,
+		Steps:       2400,
+		Batch:       32,
 		Shards:      2,
 		LR:          1e-3,
 		MinLR:       1e-5,
-		Warmup:      30,
+		Warmup:      100,
 		WeightDecay: 0.05,
 		Beta1:       0.9,
 		Beta2:       0.98,
 		Eps:         1e-6,
 		ClipNorm:    1,
 		PromptFrac:  0.2,
-		ClassWeight: 1,
-		EvalEvery:   50,
+		ClassWeight: 2,
+		ClassImages: 16,
+		EvalEvery:   100,
 		EvalImages:  180,
 	}
 }
@@ -85,6 +92,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: config: learning rate %g → %g, warmup %d", c.LR, c.MinLR, c.Warmup)
 	case c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || c.Eps <= 0 || c.WeightDecay < 0 || c.ClipNorm < 0:
 		return fmt.Errorf("train: config: bad AdamW settings")
+	case c.ClassImages < 0 || c.ClassImages > 0 && c.ClassImages < c.Shards:
+		return fmt.Errorf("train: config: %d class images for %d shards", c.ClassImages, c.Shards)
 	case c.ClassWeight < 0:
 		return fmt.Errorf("train: config: class weight %g is negative", c.ClassWeight)
 	case c.PromptFrac < 0 || c.PromptFrac > 1:

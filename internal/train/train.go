@@ -141,6 +141,28 @@ func newTrainer(m *clip.Model, cfg Config) (*trainer, error) {
 	return t, nil
 }
 
+// Decorrelated returns scene i of seed's decorrelated stream: the world's
+// scene of that index with the background and the colour of each object
+// group redrawn uniformly, so that no spurious correlation holds. The
+// shapes, sizes, counts and layout stay.
+func Decorrelated(seed uint64, i int) shapes.Scene {
+	sc := shapes.Dataset(seed^0xdec0, i+1).SceneAt(i)
+	r := rand.New(rand.NewPCG(seed^0xdec0c01, uint64(i)))
+	sc.Background = shapes.Background(r.IntN(shapes.NumBackgrounds))
+	recolour := map[shapes.Colour]shapes.Colour{}
+	objs := append([]shapes.Object(nil), sc.Objects...)
+	for k, o := range objs {
+		c, ok := recolour[o.Colour]
+		if !ok {
+			c = shapes.Colour(r.IntN(shapes.NumColours))
+			recolour[o.Colour] = c
+		}
+		objs[k].Colour = c
+	}
+	sc.Objects = objs
+	return sc
+}
+
 // Text returns the text paired with sample index i of a run with this seed:
 // a class prompt with probability frac, else the caption.
 func Text(seed uint64, frac float64, s shapes.Sample) string {
@@ -157,6 +179,8 @@ func Text(seed uint64, frac float64, s shapes.Sample) string {
 type shardOut struct {
 	imgs, txts []mat.Tensor
 	labels     []int
+	cimgs      []mat.Tensor // class-loss images, when Config.ClassImages > 0
+	clabels    []int
 	cls        map[int]mat.Tensor // class → its prompt's embedding node
 	err        error
 }
@@ -201,6 +225,21 @@ func (t *trainer) step(s int) (Progress, error) {
 			o.labels = append(o.labels, int(smp.Class))
 		}
 		o.imgs = t.replicas[r].ForwardImages(pix)
+		if K := cfg.ClassImages; cfg.ClassWeight > 0 && K > 0 {
+			var cpix []mat.Tensor
+			for i := r * K / S; i < (r+1)*K/S; i++ {
+				sc := Decorrelated(cfg.Seed, s*K+i)
+				p, err := clip.Preprocess(shapes.Render(sc, shapes.DefaultSize, shapes.DefaultSize).Image, size)
+				if err != nil {
+					o.err = err
+					return
+				}
+				cpix = append(cpix, mat.NewDense[float32](mat.WithShape(len(p)), mat.WithBacking(p)))
+				c, _ := sc.Class()
+				o.clabels = append(o.clabels, int(c))
+			}
+			o.cimgs = t.replicas[r].ForwardImages(cpix)
+		}
 		if cfg.ClassWeight > 0 {
 			o.cls = map[int]mat.Tensor{}
 			for c := r; c < len(prompts); c += S {
@@ -213,8 +252,8 @@ func (t *trainer) step(s int) (Progress, error) {
 			}
 		}
 	})
-	var imgs, txts []mat.Tensor
-	var labels []int
+	var imgs, txts, cimgs []mat.Tensor
+	var labels, clabels []int
 	cls := make([]mat.Tensor, len(prompts))
 	for _, o := range outs {
 		if o.err != nil {
@@ -223,6 +262,8 @@ func (t *trainer) step(s int) (Progress, error) {
 		imgs = append(imgs, o.imgs...)
 		txts = append(txts, o.txts...)
 		labels = append(labels, o.labels...)
+		cimgs = append(cimgs, o.cimgs...)
+		clabels = append(clabels, o.clabels...)
 		for c, x := range o.cls {
 			cls[c] = x
 		}
@@ -241,14 +282,21 @@ func (t *trainer) step(s int) (Progress, error) {
 	scale := mat.NewDense[float32](mat.WithShape(), mat.WithBacking([]float32{t.m.LogitScale.Data().F32()[0]}), mat.WithGrad(true))
 	loss := clip.ContrastiveLoss(li, lt, scale)
 	total := loss
-	var lc []mat.Tensor
+	var lc, lci []mat.Tensor
 	var classValue float64
 	if cfg.ClassWeight > 0 {
 		lc = make([]mat.Tensor, len(cls))
 		for c, x := range cls {
 			lc[c] = leaf(x)
 		}
-		aux := classLoss(li, lc, labels, scale)
+		scored, scoredLabels := li, labels
+		if len(cimgs) > 0 {
+			for _, x := range cimgs {
+				lci = append(lci, leaf(x))
+			}
+			scored, scoredLabels = lci, clabels
+		}
+		aux := classLoss(scored, lc, scoredLabels, scale)
 		classValue = float64(mat.Data[float32](aux.Value())[0])
 		total = ag.Add(loss, ag.ProdScalar(aux, mat.Scalar(float32(cfg.ClassWeight))))
 	}
@@ -266,6 +314,11 @@ func (t *trainer) step(s int) (Progress, error) {
 		}
 		for c := r; c < len(lc); c += S {
 			pairs = append(pairs, [2]mat.Tensor{cls[c], lc[c]})
+		}
+		if K := len(lci); K > 0 {
+			for i := r * K / S; i < (r+1)*K/S; i++ {
+				pairs = append(pairs, [2]mat.Tensor{cimgs[i], lci[i]})
+			}
 		}
 		for _, pair := range pairs {
 			pair[0].AccGrad(pair[1].Grad())

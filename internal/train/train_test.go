@@ -127,3 +127,37 @@ func TestEvaluateRandomModelIsNearChance(t *testing.T) {
 	_, err = Evaluate(context.Background(), m, shapes.HeldOut(1, 10), 30)
 	assert.Error(t, err)
 }
+
+func TestDecorrelated(t *testing.T) {
+	// The correlations are gone: over many scenes, stars are on sky about
+	// as often as other classes are (1/8), not 85% of the time.
+	var starSky, stars, sky, n int
+	for i := range 2000 {
+		sc := Decorrelated(1, i)
+		require.NoError(t, sc.Validate())
+		c, ok := sc.Class()
+		require.True(t, ok)
+		n++
+		if sc.Background == shapes.Sky {
+			sky++
+		}
+		if c == shapes.Star {
+			stars++
+			if sc.Background == shapes.Sky {
+				starSky++
+			}
+		}
+	}
+	assert.InDelta(t, 1.0/8, float64(starSky)/float64(stars), 0.08)
+	assert.InDelta(t, 1.0/8, float64(sky)/float64(n), 0.03)
+	assert.Equal(t, Decorrelated(1, 7), Decorrelated(1, 7))
+	// Shapes, sizes and layout are the world's.
+	orig := shapes.Dataset(1^0xdec0, 8).SceneAt(7)
+	d := Decorrelated(1, 7)
+	require.Len(t, d.Objects, len(orig.Objects))
+	for k, o := range orig.Objects {
+		assert.Equal(t, o.Shape, d.Objects[k].Shape)
+		assert.Equal(t, o.Size, d.Objects[k].Size)
+		assert.Equal(t, o.X, d.Objects[k].X)
+	}
+}

@@ -32,9 +32,10 @@ func main() {
 	evalEvery := flag.Int("eval", def.EvalEvery, "evaluate (and save) every this many steps")
 	merges := flag.Int("merges", 2000, "most BPE merges")
 	classWeight := flag.Float64("class", def.ClassWeight, "weight of the class-prompt loss (0: contrastive only)")
+	probe := flag.Float64("probe", def.ProbeWeight, "weight of the shape-probe loss on decorrelated images (0: off)")
 	promptFrac := flag.Float64("prompts", def.PromptFrac, "fraction of pairs whose text is a class prompt")
 	flag.Parse()
-	if err := run(*out, *seed, *steps, *batch, *shards, *lr, *warmup, *evalEvery, *merges, *classWeight, *promptFrac); err != nil {
+	if err := run(*out, *seed, *steps, *batch, *shards, *lr, *warmup, *evalEvery, *merges, *classWeight, *promptFrac, *probe); err != nil {
 		fmt.Fprintln(os.Stderr, "train:", err)
 		os.Exit(1)
 	}
@@ -49,7 +50,7 @@ type report struct {
 	Finished string
 }
 
-func run(out string, seed uint64, steps, batch, shards int, lr float64, warmup, evalEvery, maxMerges int, classWeight, promptFrac float64) error {
+func run(out string, seed uint64, steps, batch, shards int, lr float64, warmup, evalEvery, maxMerges int, classWeight, promptFrac, probe float64) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -73,11 +74,11 @@ func run(out string, seed uint64, steps, batch, shards int, lr float64, warmup, 
 	}
 	cfg := train.DefaultConfig(tok.VocabSize())
 	cfg.Seed, cfg.Steps, cfg.Batch, cfg.Shards, cfg.LR, cfg.Warmup, cfg.EvalEvery = seed, steps, batch, shards, lr, warmup, evalEvery
-	cfg.ClassWeight, cfg.PromptFrac = classWeight, promptFrac
+	cfg.ClassWeight, cfg.PromptFrac, cfg.ProbeWeight = classWeight, promptFrac, probe
 	fmt.Printf("vocabulary: %d merges, %d ids; %d steps of %d pairs\n", len(merges), tok.VocabSize(), steps, batch)
 	start := time.Now()
 	m, err := train.Run(context.Background(), cfg, tok, func(p train.Progress) {
-		fmt.Printf("step %4d/%d  loss %.4f  class %.4f  lr %.2e  scale %5.1f  |g| %6.3f  %6.0fs", p.Step, p.Steps, p.Loss, p.ClassLoss, p.LR, p.Scale, p.GradNorm, p.Elapsed.Seconds())
+		fmt.Printf("step %4d/%d  loss %.4f  class %.4f  probe %.4f  lr %.2e  scale %5.1f  |g| %6.3f  %6.0fs", p.Step, p.Steps, p.Loss, p.ClassLoss, p.ProbeLoss, p.LR, p.Scale, p.GradNorm, p.Elapsed.Seconds())
 		if q := p.Quality; q != nil {
 			fmt.Printf("  zero-shot %.1f%%  R@1 %.1f%%", 100*q.Accuracy, 100*q.R1)
 			if err := save(out, p.Model, cfg, len(merges), p.Elapsed, *q); err != nil {

@@ -23,6 +23,7 @@ type Progress struct {
 	Step, Steps int     // Step is 1-based
 	Loss        float64 // the batch's contrastive loss, nats
 	ClassLoss   float64 // the batch's class loss (before its weight), nats; 0 when off
+	ProbeLoss   float64 // the probe loss (before its weight), nats; 0 when off
 	LR          float64 // the learning rate of the step
 	Scale       float64 // exp(logit_scale) after the step
 	GradNorm    float64 // L2 norm of the whole gradient, before clipping
@@ -91,6 +92,8 @@ type trainer struct {
 	grads    [][]float32
 	opt      *adamW
 	scaleK   int // index of LogitScale among the parameters
+	probe    [][]float32 // [class][d]: the probe's class vectors
+	probeOpt *adamW
 	data     shapes.Source
 	prompts  [][]string // [class] → prompts
 }
@@ -135,6 +138,20 @@ func newTrainer(m *clip.Model, cfg Config) (*trainer, error) {
 		}
 	}
 	t.opt = newAdamW(sizes, cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay)
+	if cfg.ProbeWeight > 0 {
+		d := cfg.Model.EmbedDim
+		r := rand.New(rand.NewPCG(cfg.Seed^0x9b0be, 1))
+		var psizes []int
+		for range shapes.NumShapes {
+			v := make([]float32, d)
+			for k := range v {
+				v[k] = float32(r.NormFloat64())
+			}
+			t.probe = append(t.probe, v)
+			psizes = append(psizes, d)
+		}
+		t.probeOpt = newAdamW(psizes, cfg.Beta1, cfg.Beta2, cfg.Eps, 0)
+	}
 	for c := range shapes.NumShapes {
 		t.prompts = append(t.prompts, shapes.Prompts(shapes.Shape(c)))
 	}
@@ -225,7 +242,7 @@ func (t *trainer) step(s int) (Progress, error) {
 			o.labels = append(o.labels, int(smp.Class))
 		}
 		o.imgs = t.replicas[r].ForwardImages(pix)
-		if K := cfg.ClassImages; cfg.ClassWeight > 0 && K > 0 {
+		if K := cfg.ClassImages; cfg.ProbeWeight > 0 {
 			var cpix []mat.Tensor
 			for i := r * K / S; i < (r+1)*K/S; i++ {
 				sc := Decorrelated(cfg.Seed, s*K+i)
@@ -289,16 +306,23 @@ func (t *trainer) step(s int) (Progress, error) {
 		for c, x := range cls {
 			lc[c] = leaf(x)
 		}
-		scored, scoredLabels := li, labels
-		if len(cimgs) > 0 {
-			for _, x := range cimgs {
-				lci = append(lci, leaf(x))
-			}
-			scored, scoredLabels = lci, clabels
-		}
-		aux := classLoss(scored, lc, scoredLabels, scale)
+		aux := classLoss(li, lc, labels, scale)
 		classValue = float64(mat.Data[float32](aux.Value())[0])
-		total = ag.Add(loss, ag.ProdScalar(aux, mat.Scalar(float32(cfg.ClassWeight))))
+		total = ag.Add(total, ag.ProdScalar(aux, mat.Scalar(float32(cfg.ClassWeight))))
+	}
+	var lp []mat.Tensor
+	var probeValue float64
+	if cfg.ProbeWeight > 0 {
+		for _, x := range cimgs {
+			lci = append(lci, leaf(x))
+		}
+		for _, v := range t.probe {
+			lp = append(lp, mat.NewDense[float32](mat.WithShape(len(v), 1), mat.WithBacking(append([]float32(nil), v...)), mat.WithGrad(true)))
+		}
+		probeScale := mat.Scalar(float32(math.Log(16)))
+		aux := classLoss(lci, lp, clabels, probeScale)
+		probeValue = float64(mat.Data[float32](aux.Value())[0])
+		total = ag.Add(total, ag.ProdScalar(aux, mat.Scalar(float32(cfg.ProbeWeight))))
 	}
 	if err := ag.Backward(total); err != nil {
 		return Progress{}, err
@@ -366,9 +390,16 @@ func (t *trainer) step(s int) (Progress, error) {
 	}
 	lr := learningRate(s, cfg.Steps, cfg.Warmup, cfg.LR, cfg.MinLR)
 	t.opt.step(t.values, t.grads, t.decays, lr)
+	if len(lp) > 0 {
+		pg := make([][]float32, len(lp))
+		for c, x := range lp {
+			pg[c] = mat.Data[float32](x.Grad())
+		}
+		t.probeOpt.step(t.probe, pg, make([]bool, len(lp)), lr)
+	}
 	ls := t.values[scaleK]
 	ls[0] = min(max(ls[0], 0), float32(math.Log(100)))
-	return Progress{Step: s + 1, Steps: cfg.Steps, Loss: lossValue, ClassLoss: classValue, LR: lr, Scale: math.Exp(float64(ls[0])), GradNorm: norm}, nil
+	return Progress{Step: s + 1, Steps: cfg.Steps, Loss: lossValue, ClassLoss: classValue, ProbeLoss: probeValue, LR: lr, Scale: math.Exp(float64(ls[0])), GradNorm: norm}, nil
 }
 
 // shards runs f(0..Shards-1) concurrently and waits.

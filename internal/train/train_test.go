@@ -29,6 +29,7 @@ func tinyRun(t *testing.T) (Config, *clip.Tokenizer) {
 	cfg.Model.Text.Width, cfg.Model.Text.Layers, cfg.Model.Text.Heads, cfg.Model.Text.MLPWidth = 16, 2, 2, 32
 	cfg.Steps, cfg.Batch, cfg.Shards, cfg.Warmup, cfg.EvalEvery, cfg.EvalImages = 3, 8, 3, 1, 0, 20
 	cfg.PromptFrac = 0.3
+	cfg.ProbeWeight, cfg.ClassImages = 1, 4
 	return cfg, tok
 }
 

@@ -91,7 +91,7 @@ type trainer struct {
 	decays   []bool
 	grads    [][]float32
 	opt      *adamW
-	scaleK   int // index of LogitScale among the parameters
+	scaleK   int         // index of LogitScale among the parameters
 	probe    [][]float32 // [class][d]: the probe's class vectors
 	probeOpt *adamW
 	data     shapes.Source

@@ -5,10 +5,8 @@ import (
 	"compress/gzip"
 	_ "embed"
 	"fmt"
-	"strconv"
 
 	"github.com/neuronlens/neuronlens/clip"
-	"github.com/neuronlens/neuronlens/internal/safetensors"
 )
 
 var (
@@ -23,26 +21,9 @@ var (
 // Model returns the embedded shapes CLIP with its tokenizer. The error is
 // only possible if the embedded files are corrupt.
 func Model() (*clip.Model, error) {
-	ts, md, err := safetensors.Read(checkpoint)
+	m, err := clip.ReadSafetensors("shapesmodel: shapes-clip.safetensors", checkpoint)
 	if err != nil {
-		return nil, fmt.Errorf("shapesmodel: %w", err)
-	}
-	sd := make(clip.StateDict, len(ts))
-	for k, t := range ts {
-		sd[k] = clip.Tensor{Shape: t.Shape, Data: t.Data}
-	}
-	act, err := clip.ParseActivation(md[clip.MetaActivation])
-	if err != nil {
-		return nil, fmt.Errorf("shapesmodel: %w", err)
-	}
-	vh, err1 := strconv.Atoi(md[clip.MetaVisionHeads])
-	th, err2 := strconv.Atoi(md[clip.MetaTextHeads])
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("shapesmodel: bad head counts %q, %q", md[clip.MetaVisionHeads], md[clip.MetaTextHeads])
-	}
-	m, err := clip.FromStateDict(sd, clip.WithActivation(act), clip.WithHeads(vh, th))
-	if err != nil {
-		return nil, fmt.Errorf("shapesmodel: %w", err)
+		return nil, err
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(vocab))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,9 +153,26 @@ func ReadBPE(r io.Reader) (*Tokenizer, error) {
 	return readBPE(r, "merges", clipMerges)
 }
 
-// readBPE reads a CLIP merge list and uses its first n merges. name is the
-// file in error messages.
+// ReadBPEMerges reads a merge list in the format of [ReadBPE] but with a
+// vocabulary of its own size: it uses the first n merges, or every merge in
+// the file when n is negative. The vocabulary is the 512 byte symbols, the n
+// merged symbols, then [SOTText] (id n+512) and [EOTText] (id n+513), so
+// SOT and EOT are the last two ids, as in CLIP. neuronlens's own small
+// models ship such a list, learned from their captions.
+//
+// A file with fewer than n merges, or a merge line that is not two
+// symbols, is an error wrapping [ErrVocab]; so is a read error.
+func ReadBPEMerges(r io.Reader, n int) (*Tokenizer, error) {
+	return readBPE(r, "merges", n)
+}
+
+// readBPE reads a CLIP merge list and uses its first n merges, or all of
+// them when n is negative. name is the file in error messages.
 func readBPE(r io.Reader, name string, n int) (*Tokenizer, error) {
+	all := n < 0
+	if all {
+		n = math.MaxInt
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	line := 0
@@ -179,6 +197,9 @@ func readBPE(r io.Reader, name string, n int) (*Tokenizer, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("clip: tokenizer: %s:%d: %w", name, line+1, err)
+	}
+	if all {
+		n = len(pairs)
 	}
 	if len(pairs) < n {
 		return nil, fmt.Errorf("%w: %s: %d merges, want %d", ErrVocab, name, len(pairs), n)

@@ -762,3 +762,20 @@ func TestTokenizerLongPiece(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tk.EOT(), ids[76])
 }
+
+func TestReadBPEMerges(t *testing.T) {
+	all, err := ReadBPEMerges(strings.NewReader(tinyMerges), -1)
+	require.NoError(t, err)
+	assert.Equal(t, 512+4+2, all.VocabSize())
+	assert.Equal(t, 512+4, all.SOT())
+	assert.Equal(t, 512+5, all.EOT())
+	assert.Equal(t, []int{512 + 1}, all.Tokens("abc"), "a b, then ab c</w>")
+	three, err := ReadBPEMerges(strings.NewReader(tinyMerges), 3)
+	require.NoError(t, err)
+	assert.Equal(t, 512+3+2, three.VocabSize())
+	_, err = ReadBPEMerges(strings.NewReader(tinyMerges), 5)
+	assert.ErrorIs(t, err, ErrVocab)
+	none, err := ReadBPEMerges(strings.NewReader("#version: 0.2\n"), -1)
+	require.NoError(t, err)
+	assert.Equal(t, 514, none.VocabSize())
+}

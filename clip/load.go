@@ -65,6 +65,32 @@ func Load(path string, opts ...Option) (*Model, error) {
 	return fromStateDict(sd, src, newOptions(opts))
 }
 
+// ReadSafetensors builds a model from a safetensors checkpoint held in
+// memory, in either naming, as [Load] does for a file: the neuronlens.*
+// metadata is read, Hugging Face names are converted, and the architecture
+// is inferred from the shapes. name stands for the checkpoint in error
+// messages. It serves models embedded in a binary with go:embed.
+func ReadSafetensors(name string, b []byte, opts ...Option) (*Model, error) {
+	src := source{path: name}
+	ts, md, err := safetensors.Read(b)
+	if err != nil {
+		return nil, wrapErr(name, err)
+	}
+	sd := make(StateDict, len(ts))
+	for k, t := range ts {
+		sd[k] = Tensor{Shape: t.Shape, Data: t.Data}
+	}
+	if err := readMetadata(name, md, &src); err != nil {
+		return nil, err
+	}
+	if isHFNaming(sd) {
+		if sd, err = fromHFNames(sd, name); err != nil {
+			return nil, err
+		}
+	}
+	return fromStateDict(sd, src, newOptions(opts))
+}
+
 // loadError is an error about the checkpoint at path. It unwraps to both
 // kind (ErrFormat, ErrTruncated or nil) and the underlying error.
 type loadError struct {

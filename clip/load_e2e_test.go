@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -32,4 +33,25 @@ func TestLoadEveryFormatMatchesReferenceEmbeddings(t *testing.T) {
 			closeToGolden(t, wantTxt, txt, "text")
 		})
 	}
+}
+
+func TestReadSafetensorsFromMemoryMatchesLoad(t *testing.T) {
+	const path = "../testdata/clip/model/gelu/model.safetensors"
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	mem, err := ReadSafetensors("embedded", b)
+	require.NoError(t, err)
+	file, err := Load(path)
+	require.NoError(t, err)
+	require.Equal(t, file.Config, mem.Config)
+	pixels := golden(t, "gelu", "pixels").Float32()
+	per := len(pixels) / 2
+	a, err := mem.EncodePixels(pixels[:per])
+	require.NoError(t, err)
+	want, err := file.EncodePixels(pixels[:per])
+	require.NoError(t, err)
+	require.Equal(t, want, a)
+
+	_, err = ReadSafetensors("embedded", b[:len(b)/2])
+	require.ErrorContains(t, err, "embedded")
 }

@@ -39,6 +39,29 @@ func (s *Sums) add(a, w, c []float32) {
 	}
 }
 
+// addBatch adds layer j of the records in views, in their order, as add
+// would one after the other (the same sums, bit for bit), split over
+// workers by ranges of entries.
+func (s *Sums) addBatch(views [][]layerView, j, workers int) {
+	if len(views) == 0 {
+		return
+	}
+	s.Count += len(views)
+	part := func(dst []float64, get func(v layerView) []float32) {
+		parallelBlocks(len(dst), min(workers, max(1, len(dst)/8192)), func(lo, hi int) {
+			acc := dst[lo:hi]
+			for _, v := range views {
+				for i, x := range get(v[j])[lo:hi] {
+					acc[i] += float64(x)
+				}
+			}
+		})
+	}
+	part(s.A, func(v layerView) []float32 { return v.A })
+	part(s.W, func(v layerView) []float32 { return v.W })
+	part(s.C, func(v layerView) []float32 { return v.C })
+}
+
 // Merge adds o into s. It is an error if they describe different layers or shapes.
 func (s *Sums) Merge(o *Sums) error {
 	if s.Layer != o.Layer || s.N != o.N || s.K != o.K || s.D != o.D {

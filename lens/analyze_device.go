@@ -72,8 +72,15 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 		defer close(computed)
 		for bt := range prepped {
 			if len(bt.todo) > 0 {
+				pa, _ := dev.(projAccel)
 				for j, l := range r.layers {
-					so, err := dev.secondOrder(ctx, bt.pixels, l, nil)
+					var so *cuda.SecondOrder
+					var err error
+					if pa != nil && !r.cfg.noShared {
+						so, err = pa.secondOrderProj(ctx, bt.pixels, l, bases[j])
+					} else {
+						so, err = dev.secondOrder(ctx, bt.pixels, l, nil)
+					}
 					if err != nil {
 						fail(err)
 						return
@@ -98,12 +105,15 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 			fail(err)
 			continue
 		}
+		views := make([][]layerView, len(bt.recs))
 		for k, rec := range bt.recs {
 			ids[bt.lo+k] = bt.ids[k]
-			_, ls := r.cache.split(rec)
-			for j := range r.layers {
-				sums[j].add(ls[j].A, ls[j].W, ls[j].C)
-			}
+			_, views[k] = r.cache.split(rec)
+		}
+		for j := range r.layers {
+			sums[j].addBatch(views, j, r.cfg.workers)
+		}
+		for k := range bt.recs {
 			done++
 			if bt.cached[k] {
 				meter.skip++
@@ -157,46 +167,36 @@ func (r *runner) prepare(ctx context.Context, lo, hi int) (*devBatch, error) {
 }
 
 // finishBatch turns the device's results of a batch into flat records and
-// stores them in the cache.
+// stores them in the cache, one image per worker at a time (the record is
+// written to disk while it is still in the worker's cache).
 func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceBasis) error {
 	n := len(bt.todo)
 	if n == 0 {
 		return nil
 	}
-	d := r.cache.d
-	recs := make([][]float32, n)
-	views := make([][]layerView, n)
-	for t := range n {
-		recs[t] = make([]float32, r.cache.size)
-		var f []float32
-		f, views[t] = r.cache.split(recs[t])
-		copy(f, bt.sos[0].Emb[t*d:(t+1)*d])
-	}
 	for j, u := range r.us {
-		vs, ws := make([][]float32, n), make([][]float32, n)
-		err := parallel(ctx, n, r.cfg.workers, func(_, t int) error {
-			lv := views[t][j]
-			wv := make([]float32, bases[j].dim)
-			if u.deviceRecord(bases[j], lv.A, lv.C, wv, bt.sos[j], t, r.cfg) {
-				vs[t] = wv
-			}
-			ws[t] = lv.W
-			return nil
-		})
-		if err != nil {
-			return err
+		if !r.cfg.noShared {
+			u.hostProj(bases[j], bt.sos[j], r.cfg.workers)
 		}
-		u.deviceW(bases[j], ws, vs, r.cfg.workers)
 	}
-	bt.sos = nil
-	return parallel(ctx, n, r.cfg.workers, func(_, t int) error {
+	d := r.cache.d
+	err := parallel(ctx, n, r.cfg.workers, func(_, t int) error {
+		rec := make([]float32, r.cache.size)
+		f, views := r.cache.split(rec)
+		copy(f, bt.sos[0].Emb[t*d:(t+1)*d])
+		for j, u := range r.us {
+			lv := views[j]
+			u.deviceRecord(bases[j], lv.A, lv.W, lv.C, bt.sos[j], t, r.cfg)
+		}
 		k := bt.todo[t]
-		if err := r.cache.store(bt.lo+k, bt.ids[k], recs[t]); err != nil {
+		if err := r.cache.store(bt.lo+k, bt.ids[k], rec); err != nil {
 			return err
 		}
-		bt.recs[k] = recs[t]
+		bt.recs[k] = rec
 		return nil
 	})
+	bt.sos = nil
+	return err
 }
 
 // deviceSecondBatch is secondBatch on the device: batches of images go

@@ -60,6 +60,12 @@ type accel interface {
 	close()
 }
 
+// projAccel is an accel that also computes the records' projection
+// (deviceBasis) on the device.
+type projAccel interface {
+	secondOrderProj(ctx context.Context, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error)
+}
+
 // openAccel returns the accelerator for m, or nil for the CPU.
 func openAccel(m *clip.Model, cfg *config) (accel, error) {
 	if cfg.accel != nil { // tests
@@ -73,7 +79,7 @@ func openAccel(m *clip.Model, cfg *config) (accel, error) {
 		if cfg.enc.Model() != m {
 			return nil, fmt.Errorf("lens: WithEncoder: the encoder holds another model")
 		}
-		return &encAccel{enc: cfg.enc, us: map[int]*cuda.UVectors{}}, nil
+		return &encAccel{enc: cfg.enc, us: map[int]*cuda.UVectors{}, ps: map[int]*cuda.Projection{}}, nil
 	}
 	enc, err := cuda.NewImageEncoder(m)
 	if err != nil {
@@ -83,7 +89,7 @@ func openAccel(m *clip.Model, cfg *config) (accel, error) {
 		}
 		return nil, fmt.Errorf("lens: device cuda (from %s): %w", src, err)
 	}
-	return &encAccel{enc: enc, own: true, us: map[int]*cuda.UVectors{}}, nil
+	return &encAccel{enc: enc, own: true, us: map[int]*cuda.UVectors{}, ps: map[int]*cuda.Projection{}}, nil
 }
 
 // encAccel is accel on a cuda.Encoder.
@@ -92,6 +98,7 @@ type encAccel struct {
 	own bool
 	mu  sync.Mutex
 	us  map[int]*cuda.UVectors
+	ps  map[int]*cuda.Projection
 }
 
 func (a *encAccel) batch() int { return max(a.enc.MaxBatch(), 1) }
@@ -118,6 +125,28 @@ func (a *encAccel) secondOrder(ctx context.Context, pixels [][]float32, layer in
 	return so, nil
 }
 
+func (a *encAccel) secondOrderProj(ctx context.Context, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error) {
+	var p *cuda.Projection
+	if bs.P != nil {
+		a.mu.Lock()
+		p = a.ps[layer]
+		if p == nil {
+			var err error
+			if p, err = a.enc.UploadProjection(layer, bs.P); err != nil {
+				a.mu.Unlock()
+				return nil, fmt.Errorf("lens: cuda: %w", err)
+			}
+			a.ps[layer] = p
+		}
+		a.mu.Unlock()
+	}
+	so, err := a.enc.SecondOrderProj(ctx, pixels, layer, nil, p)
+	if err != nil {
+		return nil, fmt.Errorf("lens: cuda: %w", err)
+	}
+	return so, nil
+}
+
 func (a *encAccel) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -125,6 +154,10 @@ func (a *encAccel) close() {
 		uv.Free()
 	}
 	clear(a.us)
+	for _, p := range a.ps {
+		p.Free()
+	}
+	clear(a.ps)
 	if a.own {
 		a.enc.Close()
 	}
@@ -139,15 +172,20 @@ func (a *encAccel) close() {
 //	a_k = s·One_k/σ,  b_k = -s·Mu_k/(K1_k σ),  c = s/σ,  e = s·Σ1/K2,  g = -e·μ_post/σ
 //
 // with s the scale, σ = σ_post. Stacking those vectors as the rows of Q
-// [r, d], C = Qᵀ coef and W = X coef with X = U Qᵀ [N·K, r], which is far
-// smaller than U when r < d (51 against 512 for ViT-B/32 layer 9). When r ≥ d,
-// W = U C is used instead.
+// [r, d], C = Qᵀ coef and W = X coef with X = U Qᵀ [N·K, r]. Grouping the
+// terms by their per-image factors,
+//
+//	W = (s/σ)·(P·[One; Mu; 1]) + e·x_{2K+1} + g·x_{2K+2}
+//
+// with P [N·K, 2K+1] the first 2K+1 columns of X, those of P2 scaled by
+// -1/K1_k. The product with P is the only per-image work of size N·K·K: the
+// device computes it beside the alphas ([cuda.Encoder.SecondOrderProj]), and
+// the host combines it with the two columns while it writes the record.
 type deviceBasis struct {
-	r   int       // coefficients per image
-	Q   []float64 // [r, d]
-	X   []float32 // [N·K, r] when useX
-	ux  bool
-	dim int // columns of the W product's basis: r with X, d with U
+	r      int       // coefficients per image
+	Q      []float64 // [r, d]
+	P      []float32 // [N·K, 2K+1]
+	x1, x2 []float32 // [N·K]: the columns 2K+1 and 2K+2 of X
 }
 
 type basisKey struct{ layer int }
@@ -157,7 +195,7 @@ func basisOf(m *clip.Model, u *secondU) (*deviceBasis, error) {
 	v, err := m.Derived(basisKey{u.layer}, func() (any, error) {
 		K, d := u.K, u.d
 		r := 2*K + 3
-		b := &deviceBasis{r: r, Q: make([]float64, r*d), dim: d}
+		b := &deviceBasis{r: r, Q: make([]float64, r*d)}
 		copy(b.Q[:K*d], u.P1)
 		copy(b.Q[K*d:2*K*d], u.P2)
 		for k := range K {
@@ -167,18 +205,28 @@ func basisOf(m *clip.Model, u *secondU) (*deviceBasis, error) {
 		}
 		copy(b.Q[(2*K+1)*d:], u.projB)
 		copy(b.Q[(2*K+2)*d:], u.projG)
-		if K > 0 && r < d {
-			b.ux, b.dim = true, r
-			q32 := make([]float32, r*d)
-			for i, x := range b.Q {
-				q32[i] = float32(x)
-			}
-			NK := u.N * K
-			b.X = make([]float32, NK*r)
-			parallelBlocks(NK, min(8, max(1, NK/4096)), func(lo, hi int) {
-				kernels.Gemm(false, true, 1, mat32(hi-lo, d, d, u.U[lo*d:]), mat32(r, d, d, q32), 0, mat32(hi-lo, r, r, b.X[lo*r:]))
-			})
+		if K == 0 {
+			return b, nil
 		}
+		q32 := make([]float32, r*d)
+		for i, x := range b.Q {
+			q32[i] = float32(x)
+		}
+		NK, rp := u.N*K, 2*K+1
+		b.P, b.x1, b.x2 = make([]float32, NK*rp), make([]float32, NK), make([]float32, NK)
+		parallelBlocks(NK, min(8, max(1, NK/4096)), func(lo, hi int) {
+			X := make([]float32, (hi-lo)*r)
+			kernels.Gemm(false, true, 1, mat32(hi-lo, d, d, u.U[lo*d:]), mat32(r, d, d, q32), 0, mat32(hi-lo, r, r, X))
+			for i := lo; i < hi; i++ {
+				x, p := X[(i-lo)*r:(i-lo+1)*r], b.P[i*rp:(i+1)*rp]
+				for k := range K {
+					p[k] = x[k]
+					p[K+k] = float32(-u.invK1[k] * float64(x[K+k]))
+				}
+				p[2*K] = x[2*K]
+				b.x1[i], b.x2[i] = x[2*K+1], x[2*K+2]
+			}
+		})
 		return b, nil
 	})
 	if err != nil {
@@ -187,36 +235,59 @@ func basisOf(m *clip.Model, u *secondU) (*deviceBasis, error) {
 	return v.(*deviceBasis), nil
 }
 
+// hostProj computes so.Proj = P·[One; Mu; 1] per image when the device did
+// not (an accelerator without projections).
+func (u *secondU) hostProj(bs *deviceBasis, so *cuda.SecondOrder, workers int) {
+	K, NK, B := u.K, u.N*u.K, so.B
+	if so.Proj != nil || K == 0 {
+		return
+	}
+	rp := 2*K + 1
+	V := make([]float32, B*rp)
+	for b := range B {
+		copy(V[b*rp:], so.One[b*K:(b+1)*K])
+		copy(V[b*rp+K:], so.Mu[b*K:(b+1)*K])
+		V[b*rp+2*K] = 1
+	}
+	so.Proj = make([]float32, B*NK)
+	parallelBlocks(NK, min(workers, max(1, NK/1024)), func(lo, hi int) {
+		kernels.Gemm(false, true, 1, mat32(B, rp, rp, V), mat32(hi-lo, rp, rp, bs.P[lo*rp:]),
+			0, mat32(B, hi-lo, NK, so.Proj[lo:]))
+	})
+}
+
 // deviceRecord fills the alpha-space record of image b of so: A = s·α/σ
-// [N, K] and C(I) [d], and, unless W is zero (K = 0 or the shared term left
-// out, reported by false), wv [dim]: the vector whose product with the
-// basis gives W (the coefficients with X, C with U).
-func (u *secondU) deviceRecord(bs *deviceBasis, A, C, wv []float32, so *cuda.SecondOrder, b int, cfg *config) bool {
+// [N, K], C(I) [d] and W [N, K] (zero when K = 0 or the shared term is left
+// out). so.Proj must be set when K > 0.
+func (u *secondU) deviceRecord(bs *deviceBasis, A, W, C []float32, so *cuda.SecondOrder, b int, cfg *config) {
 	N, K, d := u.N, u.K, u.d
 	clear(C)
 	if K == 0 {
-		return false
+		clear(W)
+		return
 	}
 	scale := 1.0
 	if !cfg.raw {
 		scale = 100 / norm32(so.Emb[b*d:(b+1)*d])
 	}
-	f := float32(scale / float64(so.SigmaPost[b]))
+	sp := float64(so.SigmaPost[b])
+	f := float32(scale / sp)
 	for i, a := range so.Alpha[b*N*K : (b+1)*N*K] {
 		A[i] = f * a
 	}
 	if cfg.noShared {
-		return false
+		clear(W)
+		return
 	}
-	coef := u.sharedTerm(bs, C, so, b, scale)
-	if bs.ux {
-		for i, c := range coef {
-			wv[i] = float32(c)
-		}
-	} else {
-		copy(wv, C)
+	u.sharedTerm(bs, C, so, b, scale)
+	e := float32(scale * u.sumInvK2)
+	g := float32(-scale * u.sumInvK2 * float64(so.MuPost[b]) / sp)
+	pr := so.Proj[b*N*K : (b+1)*N*K]
+	x1, x2 := bs.x1[:len(pr)], bs.x2[:len(pr)]
+	W = W[:len(pr)]
+	for i, p := range pr {
+		W[i] = f*p + e*x1[i] + g*x2[i]
 	}
-	return true
 }
 
 // sharedTerm writes C(I) of image b into C, for K > 0, and returns its
@@ -249,40 +320,6 @@ func (u *secondU) coefficients(r int, so *cuda.SecondOrder, b int, scale float64
 	coef[2*K+1] = scale * u.sumInvK2
 	coef[2*K+2] = -scale * u.sumInvK2 * float64(so.MuPost[b]) / sp
 	return coef
-}
-
-// deviceW computes W for a batch: w[i] [N·K] = basis · vs[i] for each image
-// i, the rows of one product V [B, dim] · basisᵀ, split over workers by
-// blocks of basis rows. vs[i] nil means W zero.
-func (u *secondU) deviceW(bs *deviceBasis, w, vs [][]float32, workers int) {
-	NK, dim := u.N*u.K, bs.dim
-	var rows []int
-	for i, v := range vs {
-		if v != nil {
-			rows = append(rows, i)
-		} else {
-			clear(w[i])
-		}
-	}
-	if len(rows) == 0 || NK == 0 {
-		return
-	}
-	V := make([]float32, len(rows)*dim)
-	for r, i := range rows {
-		copy(V[r*dim:], vs[i])
-	}
-	basis := u.U
-	if bs.ux {
-		basis = bs.X
-	}
-	out := make([]float32, len(rows)*NK)
-	parallelBlocks(NK, min(workers, max(1, NK/1024)), func(lo, hi int) {
-		kernels.Gemm(false, true, 1, mat32(len(rows), dim, dim, V), mat32(hi-lo, dim, dim, basis[lo*dim:]),
-			0, mat32(len(rows), hi-lo, NK, out[lo:]))
-	})
-	for r, i := range rows {
-		copy(w[i], out[r*NK:(r+1)*NK])
-	}
 }
 
 // deviceEffects builds the N×d effects of image b from the device's

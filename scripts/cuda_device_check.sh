@@ -13,7 +13,7 @@
 # same random ViT-B/32 checked against ours, then its speed, and the ratios.
 # Each step has its own timeout; the whole stays under 6 minutes.
 #
-#   scripts/cuda_device_check.sh [--dry|--quick|--lens]
+#   scripts/cuda_device_check.sh [--dry|--quick|--lens|--final]
 #     --dry:   steps 1 and 2 only
 #     --quick: the tests, then only the batch-64 B32/B16 forward and the B32
 #              SecondOrder benchmarks and PyTorch on B32/B16 at batch 64
@@ -23,6 +23,13 @@
 #              (ViT-B/32 layer 9, 256 images, against the forward pass
 #              alone), from .devbin/lens_cuda.test, in one process (under
 #              90 seconds); logs in $OUT/lens.txt
+#     --final: needs both binaries; in under 150 seconds: the clip/cuda and
+#              lens GPU tests with each attention path (NEURONLENS_CUDA_ATTN=
+#              gemm, then fused), the batch-64 B32/B16/L14 forward and B32
+#              SecondOrder benchmarks with each path, BenchmarkAnalyzeCUDA
+#              (512 images) with each path, PyTorch at batch 64 on B32, B16
+#              and L14, and the ratio tables (one per path) with the lens
+#              overheads; logs in $OUT/final-*.txt
 set -u
 MODE=${1:-}
 cd "$(dirname "$0")/.."
@@ -59,6 +66,51 @@ export NEURONLENS_CUDA_LIBS="$dirs"
 export LD_LIBRARY_PATH="${dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "NEURONLENS_CUDA_LIBS=$NEURONLENS_CUDA_LIBS" | tee -a "$OUT/summary.txt"
 for d in ${dirs//:/ }; do ls "$d" | grep -E 'libcublas\.so|libnvrtc' | sed "s|^|  $d/|"; done | tee -a "$OUT/gpu.txt"
+
+if [ "$MODE" = "--final" ]; then
+  LBIN=.devbin/lens_cuda.test
+  for b in "$BIN" "$LBIN"; do
+    if [ ! -x "$b" ]; then
+      echo "missing $b: build both with CGO_ENABLED=1 go test -c -tags cuda -o .devbin/cuda.test ./clip/cuda and -o .devbin/lens_cuda.test ./lens" | tee -a "$OUT/summary.txt"
+      exit 2
+    fi
+  done
+  rc=0
+  for attn in gemm fused; do
+    step "2. tests, attention $attn: clip/cuda, then lens" | tee -a "$OUT/summary.txt"
+    NEURONLENS_CUDA_ATTN=$attn timeout 40 "$BIN" -test.v -test.count=1 -test.timeout=38s -test.run 'Test' \
+      > "$OUT/final-test-$attn.txt" 2>&1 || rc=1
+    grep -E '^(--- |PASS|FAIL|ok|panic)|^ *--- FAIL|device:|Error|error' "$OUT/final-test-$attn.txt" | head -30 | tee -a "$OUT/summary.txt"
+    NEURONLENS_CUDA_ATTN=$attn ANALYZE_IMAGES=512 timeout 40 "$LBIN" -test.v -test.count=1 -test.timeout=38s \
+      -test.run 'CUDA' -test.bench 'AnalyzeCUDA' -test.benchtime=1x > "$OUT/final-lens-$attn.txt" 2>&1 || rc=1
+    grep -E '^(--- |PASS|FAIL|ok|panic)|^ *--- FAIL|layer [0-9]+:|Benchmark|Error|error' "$OUT/final-lens-$attn.txt" \
+      | grep -v '^ *--- PASS' | head -30 | tee -a "$OUT/summary.txt"
+  done
+  echo "tests rc=$rc" | tee -a "$OUT/summary.txt"
+  for attn in gemm fused; do
+    step "3. benchmarks, attention $attn" | tee -a "$OUT/summary.txt"
+    NEURONLENS_CUDA_ATTN=$attn timeout 35 "$BIN" -test.run '^$' -test.bench '(Encode|SecondOrder)/(B32|B16|L14)/(batch64|layer9)' \
+      -test.benchtime=1s -test.timeout=33s > "$OUT/final-bench-$attn.txt" 2>&1 || rc=1
+    grep -E 'Benchmark|FAIL|panic' "$OUT/final-bench-$attn.txt" | tee -a "$OUT/summary.txt"
+  done
+  step "4. PyTorch at batch 64, then the ratios (one table per attention path)" | tee -a "$OUT/summary.txt"
+  EXP=$(mktemp -d)
+  timeout 20 env NEURONLENS_EXPORT="$EXP" "$BIN" -test.run 'TestExportForTorch' -test.v > "$OUT/export.txt" 2>&1
+  echo "export rc=$?" | tee -a "$OUT/summary.txt"
+  left=$(( 145 - ($(date +%s) - start) ))
+  timeout $(( left > 20 ? left : 20 )) python3 scripts/torch_bench.py --export "$EXP" --bench --seconds 1 \
+    --sizes B32,B16,L14 --batches 64 --json "$OUT/torch.json" \
+    --go-bench "$OUT/final-bench-gemm.txt,$OUT/final-bench-fused.txt" > "$OUT/torch.txt" 2>&1
+  echo "torch rc=$?" | tee -a "$OUT/summary.txt"
+  tail -40 "$OUT/torch.txt" | tee -a "$OUT/summary.txt"
+  for attn in gemm fused; do
+    grep -hE 'AnalyzeCUDA.*(images/s)' "$OUT/final-lens-$attn.txt" | sed "s/^/$attn: /" | tee -a "$OUT/summary.txt"
+  done
+  echo "(Analyze: effects/encode = phase-1 rate over the forward-only rate, goal >= 0.9;" \
+    "SecondOrder: lens overhead inside the forward pass, goal < 10%)" | tee -a "$OUT/summary.txt"
+  step "done, rc=$rc" | tee -a "$OUT/summary.txt"
+  exit $rc
+fi
 
 if [ "$MODE" = "--lens" ]; then
   LBIN=.devbin/lens_cuda.test

@@ -10,7 +10,8 @@ nn.MultiheadAttention with batch_first, QuickGELU) in plain PyTorch, and
   --bench        times EncodeImage for B/32, B/16, L/14 at batch 1 and 64, in
                  images/s, with the input already on the GPU and with it
                  copied from host memory each time (as the Go benchmark does);
-  --go-bench F   reads `go test -bench` output and prints ours vs PyTorch.
+  --go-bench F   reads `go test -bench` output and prints ours vs PyTorch
+                 (several files, comma-separated: a table each).
 
 TF32 is off (torch.backends.*.allow_tf32 = False): float32 against float32.
 """
@@ -186,7 +187,11 @@ def main():
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
     if a.go_bench:
-        report(a.go_bench, res.get("bench", {}))
+        paths = a.go_bench.split(",")
+        for path in paths:
+            if len(paths) > 1:
+                print(f"\n### ours from {path}")
+            report(path, res.get("bench", {}))
 
 
 if __name__ == "__main__":

@@ -94,14 +94,55 @@ type config struct {
 	device   int
 	tf32     bool
 	maxBatch int
+	attn     string // AttnGEMM or AttnFused
 }
 
+// Attention implementations for [WithAttention] and NEURONLENS_CUDA_ATTN.
+const (
+	// AttnGEMM is two strided-batched cuBLAS products around a softmax
+	// kernel, the [B, H, T, T] scores in device memory.
+	AttnGEMM = "gemm"
+	// AttnFused is one kernel per (image, head, 64 queries) holding its
+	// scores in shared memory (online softmax); it writes only the CLS row of
+	// the pattern, and only when the lens asks for it. Head dimension ≤ 64;
+	// wider heads use AttnGEMM.
+	AttnFused = "fused"
+)
+
+// AttnEnv is the environment variable that picks the attention
+// implementation when no [WithAttention] is given: "gemm" (the default) or
+// "fused".
+const AttnEnv = "NEURONLENS_CUDA_ATTN"
+
 func newConfig(opts []Option) config {
-	c := config{maxBatch: 64}
+	c := config{maxBatch: 64, attn: AttnGEMM}
+	if v := strings.ToLower(strings.TrimSpace(os.Getenv(AttnEnv))); v == AttnFused || v == AttnGEMM {
+		c.attn = v
+	}
 	for _, o := range opts {
 		o(&c)
 	}
 	return c
+}
+
+// WithAttention picks the attention implementation, [AttnGEMM] or
+// [AttnFused]; any other name keeps the default (NEURONLENS_CUDA_ATTN, else
+// AttnGEMM).
+func WithAttention(name string) Option {
+	return func(c *config) {
+		if name == AttnGEMM || name == AttnFused {
+			c.attn = name
+		}
+	}
+}
+
+// Attention returns the attention implementation in use, [AttnGEMM] or
+// [AttnFused] (AttnGEMM for heads wider than 64 even when fused was asked).
+func (e *Encoder) Attention() string {
+	if e.cfg.attn == AttnFused && e.model.Config.Vision.Width/e.model.Config.Vision.Heads <= 64 {
+		return AttnFused
+	}
+	return AttnGEMM
 }
 
 // WithDeviceIndex picks the GPU by ordinal; the default is 0.
@@ -225,6 +266,9 @@ type SecondOrder struct {
 	Norm []float32
 	// MuPost and SigmaPost are [B]: ln_post's μ and σ at the CLS token.
 	MuPost, SigmaPost []float32
+	// Proj is [B, N·K] when a projection P was given ([Encoder.SecondOrderProj]),
+	// else nil: Proj[b, i] = Σ_k P[i,k]·One[b,k] + Σ_k P[i,K+k]·Mu[b,k] + P[i,2K].
+	Proj []float32
 	// Effects is [B, N, d] when u vectors were given, else nil:
 	// 100/(‖f‖σ_post) · Σ_k Alpha[b,n,k]·u[n,k,:]. The shared term C(I) of
 	// METHOD.md §1 is not included.
@@ -270,6 +314,59 @@ func (u *UVectors) Free() {
 	u.buf = cu.Buffer{}
 }
 
+// Projection is a layer's matrix P [N·K, 2K+1] resident on the device, made
+// by [Encoder.UploadProjection].
+type Projection struct {
+	Layer int
+	N, K  int
+	enc   *Encoder
+	p, p0 cu.Buffer // P's first 2K columns [N·K, 2K], and its last [N·K]
+}
+
+// UploadProjection copies P [N·K, 2K+1] (row-major) of layer to the device,
+// for [Encoder.SecondOrderProj]. It panics when len(p) does not match.
+func (e *Encoder) UploadProjection(layer int, p []float32) (*Projection, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	N, K, _ := e.lensShape(layer)
+	NK, r := N*K, 2*K+1
+	if len(p) != NK*r {
+		panic(fmt.Sprintf("clip/cuda: UploadProjection: p has %d values, want %d×%d", len(p), NK, r))
+	}
+	if e.eng == nil {
+		return nil, errClosed
+	}
+	if K == 0 {
+		return &Projection{Layer: layer, N: N, K: K, enc: e}, nil
+	}
+	a, b := make([]float32, NK*2*K), make([]float32, NK)
+	for i := range NK {
+		copy(a[i*2*K:(i+1)*2*K], p[i*r:i*r+2*K])
+		b[i] = p[i*r+2*K]
+	}
+	pa, err := e.eng.upload(a)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := e.eng.upload(b)
+	if err != nil {
+		e.eng.free(pa)
+		return nil, err
+	}
+	return &Projection{Layer: layer, N: N, K: K, enc: e, p: pa, p0: pb}, nil
+}
+
+// Free releases the device memory of p.
+func (p *Projection) Free() {
+	p.enc.mu.Lock()
+	defer p.enc.mu.Unlock()
+	if p.enc.eng != nil {
+		p.enc.eng.free(p.p)
+		p.enc.eng.free(p.p0)
+	}
+	p.p, p.p0 = cu.Buffer{}, cu.Buffer{}
+}
+
 var errClosed = errors.New("clip/cuda: encoder is closed")
 
 func (e *Encoder) lensShape(layer int) (N, K, d int) {
@@ -285,13 +382,23 @@ func (e *Encoder) lensShape(layer int) (N, K, d int) {
 // (made by [Encoder.UploadU] for the same layer) it also returns the
 // effects. It panics when layer is out of range or u is for another layer.
 func (e *Encoder) SecondOrder(ctx context.Context, pixels [][]float32, layer int, u *UVectors) (*SecondOrder, error) {
+	return e.SecondOrderProj(ctx, pixels, layer, u, nil)
+}
+
+// SecondOrderProj is [Encoder.SecondOrder] that also returns the product of
+// a projection with each image's One, Mu and 1 (SecondOrder.Proj), computed
+// on the device beside the alphas; proj nil is SecondOrder.
+func (e *Encoder) SecondOrderProj(ctx context.Context, pixels [][]float32, layer int, u *UVectors, proj *Projection) (*SecondOrder, error) {
 	N, K, d := e.lensShape(layer)
 	if u != nil && (u.Layer != layer || u.enc != e) {
 		panic("clip/cuda: SecondOrder: u vectors of another layer or encoder")
 	}
+	if proj != nil && (proj.Layer != layer || proj.enc != e) {
+		panic("clip/cuda: SecondOrder: projection of another layer or encoder")
+	}
 	B := len(pixels)
 	so := &SecondOrder{Layer: layer, B: B, N: N, K: K, D: d}
-	req := &lensRequest{layer: layer, u: u}
+	req := &lensRequest{layer: layer, u: u, proj: proj}
 	err := e.run(ctx, pixels, req, func(lo, hi int) *batchResult {
 		// Allocated here, while the device works on the first batch: the
 		// alphas are large, and zeroing them is not free.
@@ -301,6 +408,9 @@ func (e *Encoder) SecondOrder(ctx context.Context, pixels [][]float32, layer int
 			if u != nil {
 				so.Effects = make([]float32, B*N*d)
 			}
+			if proj != nil {
+				so.Proj = make([]float32, B*N*K)
+			}
 		}
 		r := &batchResult{
 			alpha: so.Alpha[lo*N*K : hi*N*K], one: so.One[lo*K : hi*K], mu: so.Mu[lo*K : hi*K],
@@ -308,6 +418,9 @@ func (e *Encoder) SecondOrder(ctx context.Context, pixels [][]float32, layer int
 		}
 		if u != nil {
 			r.effects = so.Effects[lo*N*d : hi*N*d]
+		}
+		if proj != nil {
+			r.proj = so.Proj[lo*N*K : hi*N*K]
 		}
 		return r
 	})
@@ -328,6 +441,7 @@ func (e *Encoder) SecondOrder(ctx context.Context, pixels [][]float32, layer int
 type lensRequest struct {
 	layer int
 	u     *UVectors
+	proj  *Projection
 }
 
 // batchResult says where one device batch's results go: views into the
@@ -336,6 +450,7 @@ type lensRequest struct {
 type batchResult struct {
 	emb, muPost, sigmaPost  []float32
 	alpha, one, mu, effects []float32
+	proj                    []float32
 }
 
 // run checks the pixels and feeds them to the engine in device batches of

@@ -213,3 +213,82 @@ func TestSecondOrderMatchesTrace(t *testing.T) {
 		})
 	}
 }
+
+// TestAttentionFusedMatchesGEMM checks attn_fused against the two products
+// and the softmax kernel, whatever NEURONLENS_CUDA_ATTN says: embeddings and
+// the lens's quantities (which read the CLS row of the pattern) on shapes
+// with several query and key tiles, the last partial (145 tokens, heads of
+// 64) and on a single tile with narrow heads.
+func TestAttentionFusedMatchesGEMM(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   clip.Config
+		layer int
+	}{
+		{"145 tokens", clip.Config{EmbedDim: 32, Activation: clip.QuickGELU,
+			Vision: &clip.VisionConfig{ImageSize: 96, PatchSize: 8, Width: 128, Layers: 3, Heads: 2, MLPWidth: 256}}, 0},
+		{"gelu odd", small["gelu odd"], 1},
+		{"B32", sizes["B32"], 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.name, tc.cfg, 11)
+			gemm := newEncoderOrSkip(t, m, WithAttention(AttnGEMM))
+			fused := newEncoderOrSkip(t, m, WithAttention(AttnFused))
+			require.Equal(t, AttnGEMM, gemm.Attention())
+			require.Equal(t, AttnFused, fused.Attention())
+			pix := randomPixels(5, tc.cfg.Vision.ImageSize, 12)
+			want, err := gemm.EncodeBatch(t.Context(), pix)
+			require.NoError(t, err)
+			got, err := fused.EncodeBatch(t.Context(), pix)
+			require.NoError(t, err)
+			for i := range want {
+				closeRel(t, want[i], got[i], 1e-5, "embedding")
+				cpu, err := m.EncodePixels(pix[i])
+				require.NoError(t, err)
+				closeRel(t, cpu, got[i], 1e-4, "embedding vs CPU")
+			}
+			sw, err := gemm.SecondOrder(t.Context(), pix, tc.layer, nil)
+			require.NoError(t, err)
+			sf, err := fused.SecondOrder(t.Context(), pix, tc.layer, nil)
+			require.NoError(t, err)
+			closeRel(t, sw.Alpha, sf.Alpha, 1e-5, "alpha")
+			closeRel(t, sw.One, sf.One, 1e-5, "one")
+			closeRel(t, sw.Mu, sf.Mu, 1e-5, "mu")
+			closeRel(t, sw.Emb, sf.Emb, 1e-5, "emb")
+		})
+	}
+}
+
+// TestSecondOrderProjection checks SecondOrder.Proj against its definition
+// from the returned One and Mu.
+func TestSecondOrderProjection(t *testing.T) {
+	cfg := small["quickgelu"]
+	m := randomModel(t, "quickgelu", cfg, 13)
+	enc := newEncoderOrSkip(t, m)
+	layer := 1
+	N, K := cfg.Vision.MLPWidth, (cfg.Vision.Layers-1-layer)*cfg.Vision.Heads
+	r := rand.New(rand.NewPCG(14, 15))
+	P := make([]float32, N*K*(2*K+1))
+	for i := range P {
+		P[i] = float32(r.NormFloat64())
+	}
+	proj, err := enc.UploadProjection(layer, P)
+	require.NoError(t, err)
+	defer proj.Free()
+	pix := randomPixels(4, cfg.Vision.ImageSize, 16)
+	so, err := enc.SecondOrderProj(t.Context(), pix, layer, nil, proj)
+	require.NoError(t, err)
+	require.Len(t, so.Proj, 4*N*K)
+	want := make([]float32, len(so.Proj))
+	for b := range 4 {
+		for i := range N * K {
+			p := P[i*(2*K+1) : (i+1)*(2*K+1)]
+			s := float64(p[2*K])
+			for k := range K {
+				s += float64(p[k])*float64(so.One[b*K+k]) + float64(p[K+k])*float64(so.Mu[b*K+k])
+			}
+			want[b*N*K+i] = float32(s)
+		}
+	}
+	closeRel(t, want, so.Proj, 1e-5, "proj")
+}

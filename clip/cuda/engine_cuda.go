@@ -47,8 +47,10 @@ type lensBuffers struct {
 	one, mu         cu.Ptr // [B, K]
 	alpha           cu.Ptr // [B, N, K]
 	effects         cu.Ptr // [B, N, d], allocated on first use
+	proj            cu.Ptr // [B, N*K], allocated on first use
 	all             []cu.Buffer
 	host            []float32 // page-locked [B*N*K | B*K | B*K]: alpha, one, mu on their way down
+	projHost        []float32 // page-locked [B*N*K]: proj on its way down
 }
 
 // engine is the image tower on one GPU.
@@ -59,6 +61,7 @@ type engine struct {
 
 	S, p, P, T, D, H, dh, N, L, d int
 	act                           int
+	fused                         bool // attention by attn_fused
 
 	conv1, cls, pos, lnPreW, lnPreB, lnPostW, lnPostB, proj cu.Ptr
 	blocks                                                  []blockWeights
@@ -89,6 +92,7 @@ func newEngine(m *clip.Model, cfg config) (*engine, error) {
 	v := m.Config.Vision
 	e.S, e.p, e.T, e.D, e.H, e.N, e.L, e.d = v.ImageSize, v.PatchSize, v.Tokens(), v.Width, v.Heads, v.MLPWidth, v.Layers, m.Config.EmbedDim
 	e.P, e.dh = e.T-1, e.D/e.H
+	e.fused = cfg.attn == AttnFused && e.dh <= 64
 	e.act = 1
 	if m.Config.Activation == clip.GELU {
 		e.act = 2
@@ -203,13 +207,14 @@ func (e *engine) ensure(B int) {
 }
 
 // ensureLens sizes the trace buffers of layer for the current capacity.
-func (e *engine) ensureLens(layer int, effects bool) *lensBuffers {
+func (e *engine) ensureLens(layer int, effects, proj bool) *lensBuffers {
 	B := e.buf.capacity
 	if l := e.lens; l != nil && (l.layer != layer || l.capacity != B) {
 		for _, b := range l.all {
 			e.c.Free(b)
 		}
 		e.c.FreeHost(l.host)
+		e.c.FreeHost(l.projHost)
 		e.lens = nil
 	}
 	if e.lens == nil {
@@ -222,6 +227,10 @@ func (e *engine) ensureLens(layer int, effects bool) *lensBuffers {
 	}
 	if effects && e.lens.effects == 0 {
 		e.lens.effects = e.alloc(&e.lens.all, B*e.N*e.d)
+	}
+	if K := (e.L - 1 - layer) * e.H; proj && K > 0 && e.lens.proj == 0 {
+		e.lens.proj = e.alloc(&e.lens.all, B*e.N*K)
+		e.lens.projHost = e.c.AllocHost(B * e.N * K)
 	}
 	return e.lens
 }
@@ -250,7 +259,7 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 	var lb *lensBuffers
 	K := 0
 	if req != nil {
-		lb = e.ensureLens(req.layer, req.u != nil)
+		lb = e.ensureLens(req.layer, req.u != nil, req.proj != nil)
 		K = (e.L - 1 - req.layer) * e.H
 	}
 	S, p, P, T, D, H, dh, N := e.S, e.p, e.P, e.T, e.D, e.H, e.dh, e.N
@@ -269,17 +278,31 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), pending, s.h, int64(D), w.ln1W, w.ln1B, s.mean, s.sigma, D, eps)
 		c.Gemm(linear(BT, D, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D]
 		c.Launch("bias_act", grid(3*D), min(BT, 65535), 256, s.qkv, w.inB, BT, 3*D, 0)
-		c.GemmBatched(cu.RowMajor{TransB: true, M: T, N: T, K: dh, Lda: 3 * D, Ldb: 3 * D, Ldc: T},
-			B*H, float32(1/math.Sqrt(float64(dh))), s.qPtr, s.kPtr, 0, s.sPtr) // [B, H, T, T]
-		c.Launch("softmax_rows", (B*H*T+7)/8, 1, 256, s.scores, B*H*T, T)
-		if lb != nil && l > req.layer {
+		scale := float32(1 / math.Sqrt(float64(dh)))
+		gather := lb != nil && l > req.layer
+		if e.fused {
+			// z directly; the CLS rows of the pattern (at the start of each
+			// head's [T, T] block of scores) only when the lens reads them.
+			pat := cu.Ptr(0)
+			if gather {
+				pat = s.scores
+			}
+			c.LaunchShared("attn_fused", (T+63)/64, B*H, 256, cu.AttnFusedShared, s.qkv, s.z, pat, int64(T*T), B, H, T, D, dh, scale)
+		} else {
+			c.GemmBatched(cu.RowMajor{TransB: true, M: T, N: T, K: dh, Lda: 3 * D, Ldb: 3 * D, Ldc: T},
+				B*H, scale, s.qPtr, s.kPtr, 0, s.sPtr) // [B, H, T, T]
+			c.Launch("softmax_rows", (B*H*T+7)/8, 1, 256, s.scores, B*H*T, T)
+		}
+		if gather {
 			c.Launch("lens_gather", B*H, 1, 128, s.scores, s.sigma, s.mean, lb.w, lb.one, lb.mu, B, H, T, K, (l-req.layer-1)*H)
 			if l == e.L-1 {
 				e.lensTail(lb, req, B, K)
 			}
 		}
-		c.GemmBatched(cu.RowMajor{M: T, N: dh, K: T, Lda: T, Ldb: 3 * D, Ldc: D},
-			B*H, 1, s.sPtr, s.vPtr, 0, s.zPtr) // [B*T, D]
+		if !e.fused {
+			c.GemmBatched(cu.RowMajor{M: T, N: dh, K: T, Lda: T, Ldb: 3 * D, Ldc: D},
+				B*H, 1, s.sPtr, s.vPtr, 0, s.zPtr) // [B*T, D]
+		}
 		c.Gemm(linear(BT, D, D), 1, s.z, w.outW, 1, s.x) // x += z·Woutᵀ; bias added by ln_2
 
 		// x = x + CProj(act(CFC(LN2(x)))). The lens's layer writes its
@@ -319,6 +342,9 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 		parallelCopy(r.alpha, h[:nA])
 		copy(r.one, h[nA:nA+B*K])
 		copy(r.mu, h[nA+B*K:nA+2*B*K])
+		if req.proj != nil {
+			parallelCopy(r.proj, lb.projHost[:nA])
+		}
 		if req.u != nil {
 			c.Download(r.effects, lb.effects)
 		}
@@ -356,6 +382,14 @@ func (e *engine) lensTail(lb *lensBuffers, req *lensRequest, B, K int) {
 		c.Record(e.evEffects)
 	}
 	nA := B * N * K
+	if p := req.proj; p != nil {
+		// proj_b [N·K] = P[:, :K]·one_b + P[:, K:2K]·mu_b + P[:, 2K].
+		NK := N * K
+		c.Gemm(cu.RowMajor{TransB: true, M: B, N: NK, K: K, Lda: K, Ldb: 2 * K, Ldc: NK}, 1, lb.one, p.p.Ptr, 0, lb.proj)
+		c.Gemm(cu.RowMajor{TransB: true, M: B, N: NK, K: K, Lda: K, Ldb: 2 * K, Ldc: NK}, 1, lb.mu, p.p.Ptr.Add(K), 1, lb.proj)
+		c.Launch("bias_act", grid(NK), min(B, 65535), 256, lb.proj, p.p0.Ptr, B, NK, 0)
+		c.DownloadAsync(lb.projHost[:nA], lb.proj)
+	}
 	c.DownloadAsync(lb.host[:nA], lb.alpha)
 	c.DownloadAsync(lb.host[nA:nA+B*K], lb.one)
 	c.DownloadAsync(lb.host[nA+B*K:nA+2*B*K], lb.mu)

@@ -58,6 +58,7 @@ static CUresult (*p_cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
 static CUresult (*p_cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                                     unsigned, unsigned, CUstream, void**, void**);
 static CUresult (*p_cuGetErrorString)(CUresult, const char**);
+static CUresult (*p_cuFuncSetAttribute)(CUfunction, int, int);
 
 static cublasStatus_t (*p_cublasCreate)(cublasHandle_t*);
 static cublasStatus_t (*p_cublasDestroy)(cublasHandle_t);
@@ -136,6 +137,7 @@ static const char* nl_bind_driver(void* h) {
 	NL_SYM(h, p_cuModuleUnload, "cuModuleUnload");
 	NL_SYM(h, p_cuModuleGetFunction, "cuModuleGetFunction");
 	NL_SYM(h, p_cuLaunchKernel, "cuLaunchKernel");
+	NL_SYM(h, p_cuFuncSetAttribute, "cuFuncSetAttribute");
 	NL_SYM(h, p_cuGetErrorString, "cuGetErrorString");
 	return NULL;
 }
@@ -206,6 +208,8 @@ static CUresult nl_cuStreamWaitEvent(CUstream s, CUevent e) { return p_cuStreamW
 static CUresult nl_cuModuleLoadData(CUmodule* m, const void* img) { return p_cuModuleLoadData(m, img); }
 static CUresult nl_cuModuleUnload(CUmodule m) { return p_cuModuleUnload(m); }
 static CUresult nl_cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) { return p_cuModuleGetFunction(f, m, name); }
+// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8.
+static CUresult nl_cuFuncSetMaxShared(CUfunction f, int bytes) { return p_cuFuncSetAttribute(f, 8, bytes); }
 static CUresult nl_cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
                                   unsigned bx, unsigned by, unsigned bz, unsigned shm, CUstream st, void** params) {
 	return p_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shm, st, params, NULL);
@@ -395,6 +399,7 @@ type Context struct {
 	blas   C.cublasHandle_t
 	mod    C.CUmodule
 	fn     map[string]C.CUfunction
+	shared map[string]int // dynamic shared memory each kernel was allowed, beyond 48 KiB
 	params unsafe.Pointer // C memory: 16 void* pointing at the 16 slots that follow
 	slots  []uint64       // view of the C slots
 	err    error
@@ -438,7 +443,7 @@ func Open(o Options) (*Context, error) {
 	if o.Device < 0 || o.Device >= int(n) {
 		return nil, fmt.Errorf("%w: device %d asked, %d present", ErrUnavailable, o.Device, int(n))
 	}
-	c := &Context{TF32: o.TF32, fn: map[string]C.CUfunction{}, allocs: map[Ptr]int{}, hosts: map[unsafe.Pointer]int{}}
+	c := &Context{TF32: o.TF32, fn: map[string]C.CUfunction{}, shared: map[string]int{}, allocs: map[Ptr]int{}, hosts: map[unsafe.Pointer]int{}}
 	if err := cuErr(C.nl_cuDeviceGet(&c.dev, C.int(o.Device)), "cuDeviceGet"); err != nil {
 		return nil, err
 	}
@@ -805,8 +810,25 @@ func op(trans bool) C.int {
 // Launch queues kernel name on a grid of gx×gy blocks of bx threads. Each
 // argument is a Ptr, int (passed as a C int), int64 (long long) or float32.
 func (c *Context) Launch(name string, gx, gy, bx int, args ...any) {
+	c.LaunchShared(name, gx, gy, bx, 0, args...)
+}
+
+// LaunchShared is Launch with shm bytes of dynamic shared memory per block
+// (allowed beyond the default 48 KiB on first use).
+func (c *Context) LaunchShared(name string, gx, gy, bx, shm int, args ...any) {
 	if c.err != nil {
 		return
+	}
+	if shm > 48<<10 && c.shared[name] < shm {
+		f, ok := c.fn[name]
+		if !ok {
+			panic("cuda: no kernel " + name)
+		}
+		if err := cuErr(C.nl_cuFuncSetMaxShared(f, C.int(shm)), fmt.Sprintf("cuFuncSetAttribute %s shared %d", name, shm)); err != nil {
+			c.set(err)
+			return
+		}
+		c.shared[name] = shm
 	}
 	f, ok := c.fn[name]
 	if !ok {
@@ -832,7 +854,7 @@ func (c *Context) Launch(name string, gx, gy, bx int, args ...any) {
 			panic(fmt.Sprintf("cuda: %s: argument %d has type %T", name, i, a))
 		}
 	}
-	c.set(cuErr(C.nl_cuLaunchKernel(f, C.uint(gx), C.uint(gy), 1, C.uint(bx), 1, 1, 0, c.cur, (*unsafe.Pointer)(c.params)),
+	c.set(cuErr(C.nl_cuLaunchKernel(f, C.uint(gx), C.uint(gy), 1, C.uint(bx), 1, 1, C.uint(shm), c.cur, (*unsafe.Pointer)(c.params)),
 		"launch "+name))
 }
 

@@ -4,7 +4,12 @@ package cuda
 // missing one is an error at Open, not at the first launch.
 var KernelNames = []string{
 	"patchify", "embed", "layernorm", "bias_act", "softmax_rows", "lens_gather", "effect_scale",
+	"attn_fused",
 }
+
+// AttnFusedShared is the dynamic shared memory of one attn_fused block in
+// bytes: Qᵀ, Kᵀ and the scores [64][65] each, V [64][64].
+const AttnFusedShared = (3*64*65 + 64*64) * 4
 
 // KernelSource is the CUDA C of every kernel, compiled once per process by
 // NVRTC for the device's architecture. It includes no headers (NVRTC has
@@ -14,6 +19,9 @@ var KernelNames = []string{
 // Block sizes are multiples of 32.
 const KernelSource = `
 #define NL_NEG_INF (-3.402823466e38f)
+#ifndef NL_DYN_SMEM
+#define NL_DYN_SMEM extern __shared__ float
+#endif
 
 __device__ __forceinline__ float nl_warp_sum(float v) {
 	for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o, 32);
@@ -197,6 +205,127 @@ extern "C" __global__ void effect_scale(float* e, const float* emb, const float*
 	for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < per;
 	     i += (long long)gridDim.x * blockDim.x) {
 		eb[i] *= f;
+	}
+}
+
+// attn_fused is a block's attention without the [T, T] scores in memory:
+// for image b and head h, z_h = softmax(Q_h K_hᵀ·scale)·V_h, with Q, K, V
+// the thirds of qkv [B*T, 3D] (head h at columns h*dh of each) and z
+// [B*T, D] (head h at columns h*dh). dh ≤ 64. One block of 256 threads per
+// (64 queries, b*H + h): grid (ceil(T/64), B*H), AttnFusedShared bytes of
+// dynamic shared memory. Keys go by tiles of 64 with the online softmax
+// (running max and sum per query). Thread (ty, tx) = (tid/16, tid%16) owns
+// queries ty+16i and, in a tile, keys tx+16j and output columns tx+16j
+// (i, j < 4). With pat not null, the blocks of the first query tile also
+// write row 0 of the pattern, softmax(q_0 Kᵀ·scale) [T], at
+// pat + (b*H + h)*patStride.
+extern "C" __global__ void attn_fused(const float* qkv, float* z, float* pat, long long patStride,
+                                      int B, int H, int T, int D, int dh, float scale) {
+	NL_DYN_SMEM nl_smem[];
+	float* qT = nl_smem;                 // [64 d][65]: scaled queries, transposed
+	float* kT = nl_smem + 64 * 65;       // [64 d][65]: keys, transposed
+	float* ss = nl_smem + 2 * 64 * 65;   // [64 queries][65]: scores, then probabilities
+	float* vs = nl_smem + 3 * 64 * 65;   // [64 keys][64 d]
+	const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+	const int bh = blockIdx.y, b = bh / H, h = bh % H;
+	const int q0 = blockIdx.x * 64;
+	const long long ld = 3LL * D;
+	const float* base = qkv + (long long)b * T * ld + (long long)h * dh;
+	for (int i = tid; i < 64 * 64; i += 256) {
+		const int r = i >> 6, d = i & 63;
+		float v = 0.0f;
+		if (q0 + r < T && d < dh) v = base[(long long)(q0 + r) * ld + d] * scale;
+		qT[d * 65 + r] = v;
+	}
+	float o[4][4], m[4], l[4];
+	for (int i = 0; i < 4; i++) {
+		m[i] = NL_NEG_INF;
+		l[i] = 0.0f;
+		for (int j = 0; j < 4; j++) o[i][j] = 0.0f;
+	}
+	for (int k0 = 0; k0 < T; k0 += 64) {
+		__syncthreads(); // the previous tile's readers are done (and qT is written)
+		for (int i = tid; i < 64 * 64; i += 256) {
+			const int j = i >> 6, d = i & 63;
+			float kv = 0.0f, vv = 0.0f;
+			if (k0 + j < T && d < dh) {
+				const float* row = base + (long long)(k0 + j) * ld + d;
+				kv = row[D];
+				vv = row[2 * D];
+			}
+			kT[d * 65 + j] = kv;
+			vs[j * 64 + d] = vv;
+		}
+		__syncthreads();
+		float acc[4][4];
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
+		for (int d = 0; d < 64; d++) {
+			float a[4], c[4];
+			for (int i = 0; i < 4; i++) a[i] = qT[d * 65 + ty + 16 * i];
+			for (int j = 0; j < 4; j++) c[j] = kT[d * 65 + tx + 16 * j];
+			for (int i = 0; i < 4; i++)
+				for (int j = 0; j < 4; j++) acc[i][j] = fmaf(a[i], c[j], acc[i][j]);
+		}
+		// Online softmax: the 16 threads of a query row are one half-warp.
+		float corr[4];
+		for (int i = 0; i < 4; i++) {
+			float t = NL_NEG_INF;
+			for (int j = 0; j < 4; j++) {
+				if (k0 + tx + 16 * j >= T) acc[i][j] = NL_NEG_INF;
+				t = fmaxf(t, acc[i][j]);
+			}
+			for (int s = 8; s > 0; s >>= 1) t = fmaxf(t, __shfl_xor_sync(0xffffffffu, t, s, 32));
+			const float mn = fmaxf(m[i], t);
+			corr[i] = expf(m[i] - mn);
+			float ps = 0.0f;
+			for (int j = 0; j < 4; j++) {
+				const float p = k0 + tx + 16 * j < T ? expf(acc[i][j] - mn) : 0.0f;
+				ss[(ty + 16 * i) * 65 + tx + 16 * j] = p;
+				ps += p;
+			}
+			for (int s = 8; s > 0; s >>= 1) ps += __shfl_xor_sync(0xffffffffu, ps, s, 32);
+			l[i] = l[i] * corr[i] + ps;
+			m[i] = mn;
+		}
+		__syncwarp(); // a row's probabilities come from its own half-warp
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++) o[i][j] *= corr[i];
+		const int kn = min(64, T - k0);
+		for (int k = 0; k < kn; k++) {
+			float p[4], v[4];
+			for (int i = 0; i < 4; i++) p[i] = ss[(ty + 16 * i) * 65 + k];
+			for (int j = 0; j < 4; j++) v[j] = vs[k * 64 + tx + 16 * j];
+			for (int i = 0; i < 4; i++)
+				for (int j = 0; j < 4; j++) o[i][j] = fmaf(p[i], v[j], o[i][j]);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		const int q = q0 + ty + 16 * i;
+		if (q >= T) continue;
+		const float inv = 1.0f / l[i];
+		float* zr = z + ((long long)b * T + q) * D + (long long)h * dh;
+		for (int j = 0; j < 4; j++) {
+			const int d = tx + 16 * j;
+			if (d < dh) zr[d] = o[i][j] * inv;
+		}
+	}
+	if (pat == 0 || q0 != 0) return;
+	// Row 0 of the pattern, from the final max and sum of query 0 (held
+	// by the threads with ty = 0).
+	__syncthreads();
+	if (tid == 0) {
+		ss[0] = m[0];
+		ss[1] = l[0];
+	}
+	__syncthreads();
+	const float m0 = ss[0], inv0 = 1.0f / ss[1];
+	float* pr = pat + (long long)bh * patStride;
+	for (int t = tid; t < T; t += 256) {
+		const float* kr = base + (long long)t * ld + D;
+		float s = 0.0f;
+		for (int d = 0; d < dh; d++) s = fmaf(qT[d * 65], kr[d], s);
+		pr[t] = expf(s - m0) * inv0;
 	}
 }
 `

@@ -17,10 +17,13 @@ const hostPrelude = `#include <math.h>
 #define __device__
 #define __forceinline__ inline
 #define __shared__ static
+#define NL_DYN_SMEM extern float
 struct nl_dim3 { unsigned x, y, z; };
 extern nl_dim3 threadIdx, blockIdx, blockDim, gridDim;
 float __shfl_xor_sync(unsigned mask, float v, int lane, int width);
 void __syncthreads();
+void __syncwarp();
+inline int min(int a, int b) { return a < b ? a : b; }
 `
 
 func TestKernelSourceCompilesAsHostCXX(t *testing.T) {

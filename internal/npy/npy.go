@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // ErrFormat is returned, wrapped, for anything that is not a supported .npy file.
@@ -290,6 +291,13 @@ func Write(w io.Writer, shape []int, data any) error {
 	bw.Write([]byte{1, 0})
 	binary.Write(bw, binary.LittleEndian, uint16(len(hdr)))
 	bw.WriteString(hdr)
+	if b := rawBytes(data); b != nil {
+		// A little-endian host writes the values as they lie in memory.
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
 	if err := binary.Write(bw, binary.LittleEndian, data); err != nil {
 		return err
 	}
@@ -313,4 +321,24 @@ func WriteFile(path string, shape []int, data any) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// rawBytes returns the memory of a []float32 or []float64 as bytes on a
+// little-endian host, else nil.
+func rawBytes(data any) []byte {
+	var one uint16 = 1
+	if *(*byte)(unsafe.Pointer(&one)) != 1 {
+		return nil
+	}
+	switch d := data.(type) {
+	case []float32:
+		if len(d) > 0 {
+			return unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), 4*len(d))
+		}
+	case []float64:
+		if len(d) > 0 {
+			return unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), 8*len(d))
+		}
+	}
+	return nil
 }

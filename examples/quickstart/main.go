@@ -59,7 +59,9 @@ func run(ctx context.Context, n, k, nTerms, show int, out string, seed uint64, n
 	if err != nil {
 		return err
 	}
-	var report struct{ Quality struct{ Accuracy, R1 float64 } }
+	var report struct {
+		Quality struct{ Accuracy, R1 float64 }
+	}
 	if err := json.Unmarshal(shapesmodel.Report(), &report); err != nil {
 		return err
 	}

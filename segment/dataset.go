@@ -24,8 +24,8 @@ type Sample struct {
 	Class int         // class index in the classifier, or −1 to use the prediction
 }
 
-// Source is a data set of samples. The procedural shapes world and
-// [Folder] implement it.
+// Source is a data set of samples. [Folder] implements it, and so does
+// the procedural shapes world through internal/shapeseg.
 type Source interface {
 	Len() int
 	// Sample returns sample i, 0 ≤ i < Len(), or an error naming it.

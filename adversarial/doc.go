@@ -30,6 +30,35 @@
 //     under a folder with an index.csv ([Report.Write]), and tabulates the
 //     success rate as mean ± std over seeds ([Report.Table]).
 //
+// # Settings for a small model
+//
+// The defaults are the reference's, for ViT-B/32 (d = 512). For a small
+// model such as the embedded shapes CLIP (d = 64) three of them need care:
+//
+//   - Terms: OMP with more atoms than d fits r_n exactly and returns
+//     arbitrary coefficients, so use [WithTerms] near d/4 (the reference's
+//     128 of 512).
+//   - Neurons: [WithNeurons] at the reference's share (100 of the 9216
+//     neurons of layers 8–10) keeps the selection as selective.
+//   - Threshold: the reference drops words at similarity 0.6 to A under an
+//     independent sentence-embedding model, to remove A's synonyms. The
+//     threshold here is measured with the CLIP text tower ([WithThreshold]);
+//     a small text tower trained on the same captions puts almost every word
+//     at 0.6–0.96 of A and, having learned the world's co-occurrences, puts
+//     A's correlated concept among the most similar (on the shapes model:
+//     sky at 0.92 of star, striped at 0.93 of diamond, water at 0.95 of
+//     ring). Its similarity then measures the very tie the attack looks
+//     for, not synonymy, and no threshold separates the two. Where the
+//     vocabulary is closed and has no synonyms of A besides phrases that
+//     contain A (the shapes world), take the blocklist route: turn the
+//     threshold off (any value above 1) and list real synonyms with
+//     [WithBlocklist]; the target filter already drops A, its plural and
+//     every phrase holding it. Keep 0.6 for real CLIP.
+//
+// [ShapesPairs] chooses the class pairs of the shapes world by how much
+// each correlated concept moves the model (images of B drawn with A's
+// concept against plain images of B), before any word is mined.
+//
 // # Baselines
 //
 // [RandomNeurons] (random neurons of the same layers), [IndirectNeurons]

@@ -43,14 +43,19 @@ func WithLayers(layers ...int) Option {
 func WithNeurons(n int) Option { return func(c *config) { c.neurons = n } }
 
 // WithTerms sets the terms of each neuron's decomposition (default 128).
+// Keep it well below the embedding dimension d (d/4 is the reference's
+// ratio): beyond d atoms the fit is exact and the coefficients arbitrary.
 func WithTerms(k int) Option { return func(c *config) { c.terms = k } }
 
 // WithWords sets how many words are kept after filtering (default 50).
 func WithWords(n int) Option { return func(c *config) { c.words = n } }
 
 // WithThreshold sets the cosine similarity to A, under the CLIP text tower,
-// at or above which a word is dropped (default 0.6). A threshold above 1
-// turns the test off.
+// at or above which a word is dropped (default 0.6, the reference's value
+// for real CLIP). A threshold above 1 turns the test off: the blocklist
+// route for small models whose text tower has learned the very
+// co-occurrences the attack looks for (see the package doc, "Settings for a
+// small model").
 func WithThreshold(t float64) Option { return func(c *config) { c.threshold = t } }
 
 // WithBlocklist adds synonyms of A: a word equal to one of them, or holding

@@ -69,7 +69,7 @@ func BenchmarkSecondOrder(b *testing.B) {
 // TestExportForTorch writes, when NEURONLENS_EXPORT names a directory, a
 // random ViT-B/32 image tower as .npy files named by checkpoint key, four
 // images and their embeddings from the CPU and (when there is a GPU) from
-// this package, for scripts/torch_compare.py to check against PyTorch.
+// this package, for testdata/bench/torch_compare.py to check against PyTorch.
 func TestExportForTorch(t *testing.T) {
 	dir := os.Getenv("NEURONLENS_EXPORT")
 	if dir == "" {

@@ -16,7 +16,7 @@ CPU second:
 Before timing it checks the batched towers against reference.py's
 one-sequence ones on the first image and text (max |Δ|/‖f‖ printed).
 
-Usage: /usr/bin/python3 scripts/bench_clip_torch.py [--threads 2]
+Usage: /usr/bin/python3 testdata/bench/bench_clip_torch.py [--threads 2]
        [--image-iters 6] [--batch-iters 3] [--texts 128]
 """
 import argparse

@@ -4,7 +4,7 @@
 # and the ratio of ours to OpenBLAS (measured in the same run; install
 # libopenblas0 for that column) and to gonum.
 #
-#	scripts/bench_kernels.sh [-benchtime 2s] [-count 3]
+#	testdata/bench/bench_kernels.sh [-benchtime 2s] [-count 3]
 set -eu
 cd "$(dirname "$0")/.."
 go test -run '^$' -bench 'Sgemm' "$@" ./internal/kernels/ | tee /dev/stderr | awk '

@@ -3,12 +3,12 @@
 # (EncodePixels at batch 1, EncodePixelsBatch at batch 16, EncodeText on
 # 1,000 short prompts) with the pure-Go kernels and with OpenBLAS
 # (NEURONLENS_BLAS=openblas), runs the PyTorch baseline
-# (scripts/bench_clip_torch.py, Debian's /usr/bin/python3) on the same CPU,
+# (testdata/bench/bench_clip_torch.py, Debian's /usr/bin/python3) on the same CPU,
 # and prints each ratio to PyTorch twice: by wall time and by process CPU
 # time (user + system, all threads). On a machine shared with other jobs
 # the CPU-time ratio is the one to quote.
 #
-#	[THREADS=2] scripts/bench_clip_vs_torch.sh [go test flags, e.g. -count 2]
+#	[THREADS=2] testdata/bench/bench_clip_vs_torch.sh [go test flags, e.g. -count 2]
 #
 # THREADS sets GOMAXPROCS, OPENBLAS_NUM_THREADS and torch.set_num_threads
 # alike (default 2, the issue's setting). THREADS=1 under taskset gives the
@@ -35,7 +35,7 @@ for be in go openblas; do
 		grep '^Benchmark' | sed "s/^/$be /" | tee -a "$out/go.txt"
 done
 uptime
-/usr/bin/python3 scripts/bench_clip_torch.py --threads "$THREADS" | tee "$out/torch.txt"
+/usr/bin/python3 testdata/bench/bench_clip_torch.py --threads "$THREADS" | tee "$out/torch.txt"
 uptime
 awk '
 function metric(unit,   i) { for (i = 3; i < NF; i++) if ($(i+1) == unit) return $i; return "" }

@@ -13,7 +13,7 @@
 # same random ViT-B/32 checked against ours, then its speed, and the ratios.
 # Each step has its own timeout; the whole stays under 6 minutes.
 #
-#   scripts/cuda_device_check.sh [--dry|--quick|--lens|--final]
+#   testdata/bench/cuda_device_check.sh [--dry|--quick|--lens|--final]
 #     --dry:   steps 1 and 2 only
 #     --quick: the tests, then only the batch-64 B32/B16 forward and the B32
 #              SecondOrder benchmarks and PyTorch on B32/B16 at batch 64
@@ -98,7 +98,7 @@ if [ "$MODE" = "--final" ]; then
   timeout 20 env NEURONLENS_EXPORT="$EXP" "$BIN" -test.run 'TestExportForTorch' -test.v > "$OUT/export.txt" 2>&1
   echo "export rc=$?" | tee -a "$OUT/summary.txt"
   left=$(( 145 - ($(date +%s) - start) ))
-  timeout $(( left > 20 ? left : 20 )) python3 scripts/torch_bench.py --export "$EXP" --bench --seconds 1 \
+  timeout $(( left > 20 ? left : 20 )) python3 testdata/bench/torch_bench.py --export "$EXP" --bench --seconds 1 \
     --sizes B32,B16,L14 --batches 64 --json "$OUT/torch.json" \
     --go-bench "$OUT/final-bench-gemm.txt,$OUT/final-bench-fused.txt" > "$OUT/torch.txt" 2>&1
   echo "torch rc=$?" | tee -a "$OUT/summary.txt"
@@ -164,7 +164,7 @@ if [ "$MODE" = "--quick" ]; then
   secs=1
   left=45
 fi
-timeout $(( left > 30 ? left : 30 )) python3 scripts/torch_bench.py --export "$EXP" --bench --seconds $secs $TORCH_ARGS \
+timeout $(( left > 30 ? left : 30 )) python3 testdata/bench/torch_bench.py --export "$EXP" --bench --seconds $secs $TORCH_ARGS \
   --json "$OUT/torch.json" --go-bench "$OUT/bench.txt" > "$OUT/torch.txt" 2>&1
 echo "torch rc=$?" | tee -a "$OUT/summary.txt"
 cat "$OUT/torch.txt" | tail -30 | tee -a "$OUT/summary.txt"

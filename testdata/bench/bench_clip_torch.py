@@ -28,7 +28,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testdata", "clip", "model"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "clip", "model"))
 import reference  # noqa: E402
 
 VISION = dict(width=768, patch=32, image=224, layers=12, mlp=3072)

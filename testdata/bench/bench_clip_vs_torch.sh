@@ -18,7 +18,7 @@
 # The text bar compares our EOT-truncated prompts with PyTorch's
 # full-context (77-token) pass, as the issue states it.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 THREADS=${THREADS:-2}
 export GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 out=$(mktemp -d)

@@ -6,7 +6,7 @@
 #
 #	testdata/bench/bench_kernels.sh [-benchtime 2s] [-count 3]
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 go test -run '^$' -bench 'Sgemm' "$@" ./internal/kernels/ | tee /dev/stderr | awk '
 /^BenchmarkSgemm\// {
 	split($1, p, "/"); shape = p[2]; impl = p[3]; sub(/-[0-9]+$/, "", impl)

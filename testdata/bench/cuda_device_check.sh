@@ -32,7 +32,7 @@
 #              overheads; logs in $OUT/final-*.txt
 set -u
 MODE=${1:-}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
 BIN=.devbin/cuda.test

@@ -64,7 +64,7 @@ func DefaultConfig(vocab int) Config {
 			Text:       &clip.TextConfig{ContextLength: 32, VocabSize: vocab, Width: 64, Layers: 3, Heads: 4, MLPWidth: 256},
 		},
 		Seed:        1,
-		Steps:       2400,
+		Steps:       4800,
 		Batch:       32,
 		Shards:      2,
 		LR:          1e-3,
@@ -79,7 +79,7 @@ func DefaultConfig(vocab int) Config {
 		ClassWeight: 2,
 		ProbeWeight: 0,
 		ClassImages: 16,
-		EvalEvery:   100,
+		EvalEvery:   200,
 		EvalImages:  180,
 	}
 }

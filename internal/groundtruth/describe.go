@@ -13,20 +13,20 @@ import (
 // Run is one pass of the method over shapes-world images, with what the
 // world says about it.
 type Run struct {
-	Results      *lens.Results                  // lens.Analyze over the images
+	Results      *lens.Results                   // lens.Analyze over the images
 	Descriptions map[int]*decompose.Descriptions // layer → every r_n as texts
-	Concepts     [][]string                     // Concepts[i]: the concepts of image i
-	Selective    []Selective                    // neurons whose top images share a concept
-	Recovery     Recovery                       // how often their descriptions name it
-	Pool         *decompose.Pool                // the texts the descriptions draw on
+	Concepts     [][]string                      // Concepts[i]: the concepts of image i
+	Selective    []Selective                     // neurons whose top images share a concept
+	Recovery     Recovery                        // how often their descriptions name it
+	Pool         *decompose.Pool                 // the texts the descriptions draw on
 }
 
 // Config is what Describe runs.
 type Config struct {
-	Layers   []int        // MLP blocks to analyse
-	K        int          // top images per neuron
-	Terms    int          // terms per description
-	Top      int          // terms that count for naming a concept
+	Layers   []int // MLP blocks to analyse
+	K        int   // top images per neuron
+	Terms    int   // terms per description
+	Top      int   // terms that count for naming a concept
 	Norm     decompose.Normalization
 	Criteria Criteria
 }

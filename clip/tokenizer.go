@@ -96,6 +96,11 @@ type merge struct {
 //     read from the same directory (see [ReadHFTokenizer]);
 //   - a directory holding vocab.json and merges.txt.
 //
+// A merge-list file with fewer merges than CLIP's 48,894 gives a vocabulary
+// of its own size (512 byte symbols, its merges, then SOT and EOT), as the
+// small models neuronlens trains ship; [Load] checks that a vocabulary's size
+// matches the model's token embedding.
+//
 // Errors name the file; those about the contents wrap [ErrVocab].
 func LoadTokenizer(path string) (*Tokenizer, error) {
 	st, err := os.Stat(path)
@@ -123,7 +128,7 @@ func LoadTokenizer(path string) (*Tokenizer, error) {
 		defer zr.Close()
 		r = zr
 	}
-	return readBPE(r, path, clipMerges)
+	return readBPE(r, path, clipMerges, true)
 }
 
 func loadHF(vocabPath, mergesPath string) (*Tokenizer, error) {
@@ -150,7 +155,7 @@ func loadHF(vocabPath, mergesPath string) (*Tokenizer, error) {
 // A file with fewer merges, or a merge line that is not two symbols, is an
 // error wrapping [ErrVocab]; so is a read error.
 func ReadBPE(r io.Reader) (*Tokenizer, error) {
-	return readBPE(r, "merges", clipMerges)
+	return readBPE(r, "merges", clipMerges, false)
 }
 
 // ReadBPEMerges reads a merge list in the format of [ReadBPE] but with a
@@ -163,12 +168,13 @@ func ReadBPE(r io.Reader) (*Tokenizer, error) {
 // A file with fewer than n merges, or a merge line that is not two
 // symbols, is an error wrapping [ErrVocab]; so is a read error.
 func ReadBPEMerges(r io.Reader, n int) (*Tokenizer, error) {
-	return readBPE(r, "merges", n)
+	return readBPE(r, "merges", n, false)
 }
 
 // readBPE reads a CLIP merge list and uses its first n merges, or all of
-// them when n is negative. name is the file in error messages.
-func readBPE(r io.Reader, name string, n int) (*Tokenizer, error) {
+// them when n is negative; with atMost, a file with fewer merges gives a
+// vocabulary of its own size. name is the file in error messages.
+func readBPE(r io.Reader, name string, n int, atMost bool) (*Tokenizer, error) {
 	all := n < 0
 	if all {
 		n = math.MaxInt
@@ -198,8 +204,8 @@ func readBPE(r io.Reader, name string, n int) (*Tokenizer, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("clip: tokenizer: %s:%d: %w", name, line+1, err)
 	}
-	if all {
-		n = len(pairs)
+	if all || atMost {
+		n = min(n, len(pairs))
 	}
 	if len(pairs) < n {
 		return nil, fmt.Errorf("%w: %s: %d merges, want %d", ErrVocab, name, len(pairs), n)

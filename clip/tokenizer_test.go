@@ -268,7 +268,7 @@ const tinyMerges = "#version: 0.2\na b\nab c</w>\nc c\nx y\n"
 
 func tinyTokenizer(t testing.TB) *Tokenizer {
 	t.Helper()
-	tk, err := readBPE(strings.NewReader(tinyMerges), "tiny", 3)
+	tk, err := readBPE(strings.NewReader(tinyMerges), "tiny", 3, false)
 	require.NoError(t, err)
 	return tk
 }
@@ -396,9 +396,7 @@ func TestTokenizerLoadErrors(t *testing.T) {
 		{name: "corrupt gzip header", path: write("corrupt.gz", []byte{0x1f, 0x8b, 1, 2, 3})},
 		{name: "gzip bad checksum", path: write("crc.gz", badCRC)},
 		{name: "gzip cut short", path: write("short.gz", good[:len(good)/2])},
-		{name: "too few merges", path: write("few.txt.gz", good), vocab: true},
 		{name: "empty file", path: write("empty.txt", nil), vocab: true},
-		{name: "header only", path: write("header.txt", []byte("#version: 0.2\n")), vocab: true},
 		{name: "three symbols", path: write("garbled.txt", []byte("#version: 0.2\na b c\n")), vocab: true},
 		{name: "missing merges.txt", path: write("lone/vocab.json", tinyVocab("")), file: "merges.txt"},
 		{name: "bad json", path: hfDir("badjson", []byte(`{"a": `), "a b\n"), vocab: true},
@@ -411,6 +409,15 @@ func TestTokenizerLoadErrors(t *testing.T) {
 		{name: "id out of range", path: hfDir("range", []byte(`{"a": 5}`), ""), vocab: true},
 		{name: "duplicate id", path: hfDir("dup", []byte(`{"a": 0, "b": 0}`), ""), vocab: true},
 	}
+	// A merge list shorter than CLIP's is a vocabulary of its own size.
+	few, err := LoadTokenizer(write("few.txt.gz", good))
+	require.NoError(t, err)
+	assert.Less(t, few.VocabSize(), 49408)
+	assert.Equal(t, few.VocabSize()-1, few.EOT())
+	header, err := LoadTokenizer(write("header.txt", []byte("#version: 0.2\n")))
+	require.NoError(t, err)
+	assert.Equal(t, 514, header.VocabSize())
+
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tk, err := LoadTokenizer(tt.path)
@@ -619,7 +626,7 @@ func FuzzReadBPE(f *testing.F) {
 		if tk, err := ReadBPE(bytes.NewReader(data)); err == nil {
 			assert.Equal(t, clipVocabSize, tk.VocabSize())
 		}
-		tk, err := readBPE(bytes.NewReader(data), "fuzz", 4)
+		tk, err := readBPE(bytes.NewReader(data), "fuzz", 4, false)
 		if err != nil {
 			assert.ErrorIs(t, err, ErrVocab)
 			return
@@ -716,7 +723,7 @@ func TestTokenizerBPELong(t *testing.T) {
 			syms = append(syms, x+y)
 		}
 		lines := strings.Count(sb.String(), "\n") - 1
-		tk, err := readBPE(strings.NewReader(sb.String()), "random", lines)
+		tk, err := readBPE(strings.NewReader(sb.String()), "random", lines, false)
 		require.NoError(t, err)
 		tokenizers = append(tokenizers, tk)
 		names = append(names, fmt.Sprintf("random%02d", k))

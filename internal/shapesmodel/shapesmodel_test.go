@@ -108,3 +108,25 @@ func TestLoadReadsTheSameModel(t *testing.T) {
 	require.NoError(t, json.Unmarshal(Report(), &rep))
 	assert.Contains(t, rep, "Quality")
 }
+
+// The shipped files load like any checkpoint: clip.Load with WithVocab on
+// the merge list, and a vocabulary that does not fit a model is an error.
+func TestFilesLoadWithClipLoad(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "shapes-clip.safetensors")
+	vocabPath := filepath.Join(dir, "vocab.txt.gz")
+	require.NoError(t, os.WriteFile(ckpt, checkpoint, 0o644))
+	require.NoError(t, os.WriteFile(vocabPath, vocab, 0o644))
+	m, err := clip.Load(ckpt, clip.WithVocab(vocabPath))
+	require.NoError(t, err)
+	emb, err := m.EncodeText([]string{"a red star on water"})
+	require.NoError(t, err)
+	embedded, err := Model()
+	require.NoError(t, err)
+	want, err := embedded.EncodeText([]string{"a red star on water"})
+	require.NoError(t, err)
+	assert.Equal(t, want, emb)
+
+	_, err = clip.Load("../../testdata/clip/model/small/model.safetensors", clip.WithVocab(vocabPath))
+	assert.ErrorContains(t, err, "vocabulary has")
+}

@@ -6,7 +6,7 @@
 // indirect effects, beside the paper's numbers.
 //
 //	go run ./examples/table1                          # print the table
-//	go run ./examples/table1 -write TABLE1_RESULTS.md # and put it in the file
+//	go run ./examples/table1 -write README.md # and put it in README.md
 //
 // -write replaces only the part of the file between the markers
 // "<!-- table1:begin -->" and "<!-- table1:end -->" (appending them if the

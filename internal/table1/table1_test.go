@@ -135,7 +135,8 @@ func TestRunSmall(t *testing.T) {
 		for _, v := range []float64{r.SecondPC1, r.SecondPC1Matched, r.IndirectPC1} {
 			assert.True(t, v > 0 && v <= 1+1e-9, "PC1 share %v", v)
 		}
-		assert.Equal(t, []int{0, 96, 192, 288}, r.Neurons)
+		N := m.Config.Vision.MLPWidth // every N/4-th neuron: 4 evenly spaced
+		assert.Equal(t, []int{0, N / 4, N / 2, 3 * N / 4}, r.Neurons)
 	}
 	md := tab.Markdown("go run ./examples/table1")
 	assert.Contains(t, md, "52.3")

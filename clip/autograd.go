@@ -3,6 +3,8 @@ package clip
 import (
 	"context"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
+	"runtime"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
@@ -46,7 +48,7 @@ func (m *Model) ForwardImages(pixels []mat.Tensor) []mat.Tensor {
 		}
 	}
 	out := make([]mat.Tensor, len(pixels))
-	_ = parallel(context.Background(), len(pixels), func(i int) error {
+	_ = parallel.For(context.Background(), len(pixels), runtime.GOMAXPROCS(0), func(_, i int) error {
 		out[i] = m.imageGraph(pixels[i])
 		return nil
 	})
@@ -114,7 +116,7 @@ func (m *Model) ForwardTokens(ids [][]int) []mat.Tensor {
 		offsets[i] = offsets[i-1] + lens[i-1]
 	}
 	out := make([]mat.Tensor, len(ids))
-	_ = parallel(context.Background(), len(ids), func(i int) error {
+	_ = parallel.For(context.Background(), len(ids), runtime.GOMAXPROCS(0), func(_, i int) error {
 		T := lens[i]
 		x := runOp(&rowsOp{x: emb, from: offsets[i], rows: T, cols: W}) // [T, W]
 		for _, b := range t.Blocks {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
+	"runtime"
 )
 
 var errNoText = errors.New("clip: model has no text tower")
@@ -39,7 +41,7 @@ func (m *Model) EncodeText(texts []string) ([][]float32, error) {
 		return nil, ErrNoTokenizer
 	}
 	ids := make([][]int, len(texts))
-	err := parallel(context.Background(), len(texts), func(i int) error {
+	err := parallel.For(context.Background(), len(texts), runtime.GOMAXPROCS(0), func(_, i int) error {
 		var err error
 		ids[i], err = m.Tokenize(texts[i])
 		return err

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"image"
 	"runtime"
-	"sync"
 
 	"github.com/neuronlens/neuronlens/internal/kernels"
 )
@@ -194,7 +194,7 @@ func (m *Model) EncodeImages(ctx context.Context, imgs []image.Image) ([][]float
 	pixels := make([][]float32, min(step, len(imgs)))
 	for lo := 0; lo < len(imgs); lo += step {
 		hi := min(lo+step, len(imgs))
-		err := parallel(ctx, hi-lo, func(i int) error {
+		err := parallel.For(ctx, hi-lo, runtime.GOMAXPROCS(0), func(_, i int) error {
 			px, err := Preprocess(imgs[lo+i], m.Config.Vision.ImageSize)
 			if err != nil {
 				return fmt.Errorf("clip: image %d: %w", lo+i, err)
@@ -208,46 +208,4 @@ func (m *Model) EncodeImages(ctx context.Context, imgs []image.Image) ([][]float
 		m.encodePixels(flat[lo*d:hi*d], pixels[:hi-lo], nil)
 	}
 	return splitRows(flat, d), nil
-}
-
-// parallel runs f(0..n-1) on GOMAXPROCS goroutines, stopping at the first
-// error or when ctx is done, and returns the error of the lowest index.
-func parallel(ctx context.Context, n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var (
-		mu    sync.Mutex
-		next  int
-		first = n
-		ferr  error
-		wg    sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := ferr != nil
-				mu.Unlock()
-				if i >= n || stop {
-					return
-				}
-				err := ctx.Err()
-				if err == nil {
-					err = f(i)
-				}
-				if err != nil {
-					mu.Lock()
-					if i < first {
-						first, ferr = i, err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return ferr
 }

@@ -2,6 +2,7 @@ package decompose
 
 import (
 	"flag"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -99,7 +100,7 @@ func BenchmarkEncodeFullContext(b *testing.B) {
 	}
 	cpu0 := cpuTime()
 	for b.Loop() {
-		err := parallel(b.Context(), n, runtime.GOMAXPROCS(0), func(i int) error {
+		err := parallel.For(b.Context(), n, runtime.GOMAXPROCS(0), func(_, i int) error {
 			_, err := m.RunTokens(b.Context(), ids[i], nil)
 			return err
 		})

@@ -8,12 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"hash"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/nlpodyssey/spago/nn"
 
@@ -78,7 +78,7 @@ func Embed(ctx context.Context, m *clip.Model, pool *Pool, opts ...Option) (*Emb
 	cfg := newConfig(opts)
 	M, d := len(pool.Texts), m.Config.EmbedDim
 	ids := make([][]int, M)
-	err := parallel(ctx, M, cfg.workers, func(i int) error {
+	err := parallel.For(ctx, M, cfg.workers, func(_, i int) error {
 		t, err := m.Tokenize(pool.Texts[i])
 		if err != nil {
 			return fmt.Errorf("decompose: text %d %q: %w", i, pool.Texts[i], err)
@@ -265,46 +265,4 @@ func tokensFingerprint(ids [][]int) string {
 		h.Write(buf)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// parallel runs f(i) for i in 0..n-1 on workers goroutines, stopping at the
-// first error or when ctx is done; it returns the error of the lowest index.
-func parallel(ctx context.Context, n, workers int, f func(i int) error) error {
-	workers = max(1, min(workers, n))
-	var (
-		mu    sync.Mutex
-		next  int
-		first = n
-		ferr  error
-		wg    sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := ferr != nil
-				mu.Unlock()
-				if i >= n || stop {
-					return
-				}
-				err := ctx.Err()
-				if err == nil {
-					err = f(i)
-				}
-				if err != nil {
-					mu.Lock()
-					if i < first {
-						first, ferr = i, err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return ferr
 }

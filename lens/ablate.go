@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"sync"
 
 	"github.com/neuronlens/neuronlens/clip"
@@ -98,7 +99,7 @@ func Ablate(ctx context.Context, m *clip.Model, src Source, labels []int, classe
 		done    int
 	)
 	meter := newMeter(cfg.progress, "ablate", M)
-	err = parallel(ctx, M, cfg.workers, func(w, i int) error {
+	err = parallel.For(ctx, M, cfg.workers, func(w, i int) error {
 		_, rec, _, err := run.get(ctx, w, i)
 		if err != nil {
 			return err

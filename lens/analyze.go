@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"os"
 	"slices"
 	"sync"
@@ -126,7 +127,7 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 	if dev != nil {
 		err = run.onDevice(ctx, dev, ids, sums, meter)
 	} else {
-		err = parallel(ctx, nChunks, cfg.workers, cpuChunk)
+		err = parallel.For(ctx, nChunks, cfg.workers, cpuChunk)
 	}
 	if err != nil {
 		return nil, err
@@ -143,7 +144,7 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 	meter = newMeter(cfg.progress, "norms", M)
 	done = 0
 	tmu := make([]sync.Mutex, len(layers))
-	err = parallel(ctx, M, cfg.workers, func(w, i int) error {
+	err = parallel.For(ctx, M, cfg.workers, func(w, i int) error {
 		rec, ok := run.cache.load(i, ids[i])
 		if !ok {
 			return fmt.Errorf("lens: cache: record of image %d (%s) vanished", i, ids[i])
@@ -296,7 +297,7 @@ func finish(ctx context.Context, u *secondU, s *Sums, t *Tops, cfg *config) (*St
 	meter := newMeter(cfg.progress, "directions", N)
 	var mu sync.Mutex
 	done := 0
-	err := parallel(ctx, cfg.workers, cfg.workers, func(_, b int) error {
+	err := parallel.For(ctx, cfg.workers, cfg.workers, func(_, b int) error {
 		lo, hi := b*N/cfg.workers, (b+1)*N/cfg.workers
 		row := make([]float32, d)
 		a32 := make([]float32, K)

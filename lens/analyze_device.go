@@ -3,6 +3,7 @@ package lens
 import (
 	"context"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"sync"
 	"sync/atomic"
 
@@ -133,7 +134,7 @@ func (r *runner) prepare(ctx context.Context, lo, hi int) (*devBatch, error) {
 		sos: make([]*cuda.SecondOrder, len(r.layers))}
 	px := make([][]float32, n)
 	S := r.m.Config.Vision.ImageSize
-	err := parallel(ctx, n, r.cfg.workers, func(_, k int) error {
+	err := parallel.For(ctx, n, r.cfg.workers, func(_, k int) error {
 		i := lo + k
 		id, err := idOf(r.src, i)
 		if err != nil {
@@ -180,7 +181,7 @@ func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceB
 		}
 	}
 	d := r.cache.d
-	err := parallel(ctx, n, r.cfg.workers, func(_, t int) error {
+	err := parallel.For(ctx, n, r.cfg.workers, func(_, t int) error {
 		rec := make([]float32, r.cache.size)
 		f, views := r.cache.split(rec)
 		copy(f, bt.sos[0].Emb[t*d:(t+1)*d])
@@ -225,7 +226,7 @@ func deviceSecondBatch(ctx context.Context, m *clip.Model, dev accel, u *secondU
 		for lo := 0; lo < n; lo += B {
 			hi := min(lo+B, n)
 			pixels := make([][]float32, hi-lo)
-			err := parallel(ctx, hi-lo, cfg.workers, func(_, k int) error {
+			err := parallel.For(ctx, hi-lo, cfg.workers, func(_, k int) error {
 				p, err := px(lo + k)
 				if err == nil && len(p) != want {
 					err = fmt.Errorf("clip: pixels have %d values, want 3×%d×%d", len(p), vc.ImageSize, vc.ImageSize)
@@ -255,7 +256,7 @@ func deviceSecondBatch(ctx context.Context, m *clip.Model, dev accel, u *secondU
 		if ctx.Err() != nil {
 			continue
 		}
-		err := parallel(ctx, res.so.B, cfg.workers, func(_, b int) error {
+		err := parallel.For(ctx, res.so.B, cfg.workers, func(_, b int) error {
 			out[res.lo+b] = mat.NewDense(u.N, u.d, u.deviceEffects(bs, res.so, b, cfg))
 			return nil
 		})

@@ -3,6 +3,7 @@ package lens
 import (
 	"context"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"image"
 
 	"gonum.org/v1/gonum/mat"
@@ -75,7 +76,7 @@ func IndirectPixels(ctx context.Context, m *clip.Model, pixels []float32, layer 
 		neuron int
 	}
 	ws := make([]*worker, cfg.workers)
-	err = parallel(ctx, len(sel), cfg.workers, func(w, i int) error {
+	err = parallel.For(ctx, len(sel), cfg.workers, func(w, i int) error {
 		wk := ws[w]
 		if wk == nil {
 			wk = &worker{}

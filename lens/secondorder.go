@@ -3,6 +3,7 @@ package lens
 import (
 	"context"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"image"
 
 	"gonum.org/v1/gonum/mat"
@@ -103,7 +104,7 @@ func secondBatch(ctx context.Context, m *clip.Model, n, layer int, opts []Option
 	}
 	out := make([]*mat.Dense, n)
 	caps := make([]*capture, cfg.workers)
-	err = parallel(ctx, n, cfg.workers, func(w, i int) error {
+	err = parallel.For(ctx, n, cfg.workers, func(w, i int) error {
 		if caps[w] == nil {
 			caps[w] = newCapture(m, []int{layer})
 		}

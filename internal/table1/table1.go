@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"image"
 	"math"
 	"os"
@@ -276,7 +277,7 @@ func activationMeans(ctx context.Context, m *clip.Model, w shapes.Source, cfg Co
 	}
 	accs := make([]*acc, cfg.Workers)
 	meter := newMeter(cfg.Progress, "means", w.Len())
-	err := parallel(ctx, w.Len(), cfg.Workers, func(wk, i int) error {
+	err := parallel.For(ctx, w.Len(), cfg.Workers, func(wk, i int) error {
 		a := accs[wk]
 		if a == nil {
 			a = &acc{sums: make([][]float64, nl)}
@@ -332,7 +333,7 @@ func layerAblation(ctx context.Context, m *clip.Model, w shapes.Source, labels [
 	correct := make([]int, nl+1)
 	embs := make([][]float32, w.Len())
 	meter := newMeter(cfg.Progress, "layer-ablate", w.Len())
-	err := parallel(ctx, w.Len(), cfg.Workers, func(wk, i int) error {
+	err := parallel.For(ctx, w.Len(), cfg.Workers, func(wk, i int) error {
 		s := states[wk]
 		if s == nil {
 			s = &state{hks: make([]clip.Hooks, nl)}
@@ -410,7 +411,7 @@ func effects(ctx context.Context, m *clip.Model, w shapes.Source, sel []int, mea
 	}
 	second, indirect = alloc(), alloc()
 	meter := newMeter(cfg.Progress, "indirect", M)
-	err = parallel(ctx, M, cfg.Workers, func(_, i int) error {
+	err = parallel.For(ctx, M, cfg.Workers, func(_, i int) error {
 		px, err := clip.Preprocess(w.At(i).Image, v.ImageSize)
 		if err != nil {
 			return err
@@ -509,50 +510,6 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
-}
-
-// parallel runs f(w, i) for i in [0, n) on workers goroutines (w is the
-// worker's index) and returns the first error by index.
-func parallel(ctx context.Context, n, workers int, f func(w, i int) error) error {
-	workers = max(1, min(workers, n))
-	errs := make([]error, n)
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					errs[i] = err
-					return
-				}
-				if errs[i] = f(w, i); errs[i] != nil {
-					mu.Lock()
-					next = n
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // meter reports progress of one phase as lens.ProgressReports.

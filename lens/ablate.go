@@ -42,31 +42,10 @@ type Accuracy struct {
 // including st.Layer) or else computed with one forward pass and stored.
 // The images are spread over [WithWorkers]; ctx cancels between images.
 func Ablate(ctx context.Context, m *clip.Model, src Source, labels []int, classes []float32, st *Stats, opts ...Option) (*Accuracy, error) {
-	if st == nil {
-		return nil, errors.New("lens: nil stats")
-	}
-	if err := checkModel(m, st.Layer); err != nil {
+	if err := checkAblation(m, src, labels, classes, st); err != nil {
 		return nil, err
 	}
-	if src == nil || src.Len() == 0 {
-		return nil, errors.New("lens: empty image source")
-	}
-	M, d, N := src.Len(), m.Config.EmbedDim, m.Config.Vision.MLPWidth
-	if len(labels) != M {
-		return nil, fmt.Errorf("lens: %d labels for %d images", len(labels), M)
-	}
-	if len(classes) == 0 || len(classes)%d != 0 {
-		return nil, fmt.Errorf("lens: classifier has %d values, want [C %d]", len(classes), d)
-	}
-	C := len(classes) / d
-	for i, l := range labels {
-		if l < 0 || l >= C {
-			return nil, fmt.Errorf("lens: label %d of image %d out of range [0, %d)", l, i, C)
-		}
-	}
-	if n, dd := st.Mean.Dims(); n != N || dd != d {
-		return nil, fmt.Errorf("lens: stats are [%d %d], the model's layer is [%d %d]", n, dd, N, d)
-	}
+	M, d, N, C := src.Len(), m.Config.EmbedDim, m.Config.Vision.MLPWidth, len(classes)/m.Config.EmbedDim
 	cfg := newConfig(opts)
 	cfg.raw, cfg.noShared = st.RawScale, st.WithoutSharedTerm
 	layers := []int{st.Layer}
@@ -189,4 +168,34 @@ func argmaxClass(v []float64, classes []float32, C int) int {
 		}
 	}
 	return best
+}
+
+// checkAblation checks the arguments Ablate and AblateReplaced share.
+func checkAblation(m *clip.Model, src Source, labels []int, classes []float32, st *Stats) error {
+	if st == nil {
+		return errors.New("lens: nil stats")
+	}
+	if err := checkModel(m, st.Layer); err != nil {
+		return err
+	}
+	if src == nil || src.Len() == 0 {
+		return errors.New("lens: empty image source")
+	}
+	M, d, N := src.Len(), m.Config.EmbedDim, m.Config.Vision.MLPWidth
+	if len(labels) != M {
+		return fmt.Errorf("lens: %d labels for %d images", len(labels), M)
+	}
+	if len(classes) == 0 || len(classes)%d != 0 {
+		return fmt.Errorf("lens: classifier has %d values, want [C %d]", len(classes), d)
+	}
+	C := len(classes) / d
+	for i, l := range labels {
+		if l < 0 || l >= C {
+			return fmt.Errorf("lens: label %d of image %d out of range [0, %d)", l, i, C)
+		}
+	}
+	if n, dd := st.Mean.Dims(); n != N || dd != d {
+		return fmt.Errorf("lens: stats are [%d %d], the model's layer is [%d %d]", n, dd, N, d)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package lens
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/neuronlens/neuronlens/internal/parallel"
 	"sync"
@@ -41,31 +40,10 @@ type ReplacedAccuracy struct {
 //
 // Errors: those of Ablate, and a directions matrix that is not [N, d].
 func AblateReplaced(ctx context.Context, m *clip.Model, src Source, labels []int, classes []float32, st *Stats, directions []*mat.Dense, opts ...Option) (*ReplacedAccuracy, error) {
-	if st == nil {
-		return nil, errors.New("lens: nil stats")
-	}
-	if err := checkModel(m, st.Layer); err != nil {
+	if err := checkAblation(m, src, labels, classes, st); err != nil {
 		return nil, err
 	}
-	if src == nil || src.Len() == 0 {
-		return nil, errors.New("lens: empty image source")
-	}
-	M, d, N := src.Len(), m.Config.EmbedDim, m.Config.Vision.MLPWidth
-	if len(labels) != M {
-		return nil, fmt.Errorf("lens: %d labels for %d images", len(labels), M)
-	}
-	if len(classes) == 0 || len(classes)%d != 0 {
-		return nil, fmt.Errorf("lens: classifier has %d values, want [C %d]", len(classes), d)
-	}
-	C := len(classes) / d
-	for i, l := range labels {
-		if l < 0 || l >= C {
-			return nil, fmt.Errorf("lens: label %d of image %d out of range [0, %d)", l, i, C)
-		}
-	}
-	if n, dd := st.Mean.Dims(); n != N || dd != d {
-		return nil, fmt.Errorf("lens: stats are [%d %d], the model's layer is [%d %d]", n, dd, N, d)
-	}
+	M, d, N, C := src.Len(), m.Config.EmbedDim, m.Config.Vision.MLPWidth, len(classes)/m.Config.EmbedDim
 	S := len(directions)
 	dirs := make([][]float64, S)
 	for s, g := range directions {

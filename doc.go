@@ -34,7 +34,18 @@
 //	segment, adversarial ← neurons picked by <r_n, class direction>
 //
 // Arrows point one way: sparse knows nothing of CLIP, clip knows nothing of
-// the lens. Every matrix product goes through gonum's blas32 interface, served
-// by the float32 kernels of internal/kernels. The science, with the
-// reference implementation's quirks named, is specified in METHOD.md.
+// the lens. On the CPU every matrix product goes through gonum's blas32
+// interface, served by the float32 kernels of internal/kernels (or OpenBLAS,
+// NEURONLENS_BLAS=openblas). The one exception is the CUDA backend, which runs
+// the whole image tower on the GPU with cuBLAS rather than swapping blas32,
+// since a product-by-product swap would copy every activation across the bus.
+// The science, with the reference implementation's quirks named, is specified
+// in METHOD.md.
+//
+// # The embedded model
+//
+// Real CLIP weights cannot be downloaded where neuronlens is built and tested,
+// so the module ships a small CLIP trained in Go on a procedural world of
+// shapes with known ground truth (internal/shapes, internal/shapesmodel).
+// go run ./examples/quickstart runs the whole method on it.
 package neuronlens

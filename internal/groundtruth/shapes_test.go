@@ -13,7 +13,8 @@ import (
 )
 
 // On the embedded model, with the quickstart's configuration (2,000 held-out
-// images of seed 7, k = 40, 8 terms, the reference normalization), the descriptions of neurons that respond to one
+// images of seed 7, k = 40, 8 terms, the unit normalization: the reference's
+// per-dimension scaling is computed over only 163 texts here), the descriptions of neurons that respond to one
 // known concept name that concept more often than chance. The bound is a
 // one-sided binomial test at three standard deviations: with n selective
 // neurons and chance rate p, the named count must exceed n·p + 3·sqrt(n·p·(1-p)).
@@ -23,7 +24,7 @@ func TestDescriptionsRecoverGroundTruth(t *testing.T) {
 	v := m.Config.Vision
 	world := shapes.HeldOut(7, 2000, shapes.WithSize(v.ImageSize, v.ImageSize))
 	run, err := Describe(t.Context(), m, world, Config{
-		Layers: []int{v.Layers - 3, v.Layers - 2}, K: 40, Terms: 8, Top: 3, Norm: decompose.Reference,
+		Layers: []int{v.Layers - 3, v.Layers - 2}, K: 40, Terms: 8, Top: 3, Norm: decompose.Unit,
 		Criteria: Criteria{MinShare: 0.7, MinLift: 2, Concepts: ConceptWords()},
 	})
 	require.NoError(t, err)

@@ -64,7 +64,7 @@ func DefaultConfig(vocab int) Config {
 			Text:       &clip.TextConfig{ContextLength: 32, VocabSize: vocab, Width: 64, Layers: 3, Heads: 4, MLPWidth: 256},
 		},
 		Seed:        1,
-		Steps:       4800,
+		Steps:       8000,
 		Batch:       32,
 		Shards:      2,
 		LR:          1e-3,

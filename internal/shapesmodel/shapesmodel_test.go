@@ -13,19 +13,32 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Quality floors of the shipped model, on held-out images of seed 1.
-// The target for zero-shot accuracy is 0.90; the shipped model does not
-// reach it yet (shapes-clip.json has what it measures), so minAccuracy
-// guards against regressions a few points below the measured value instead.
-// R@1 meets its target of 0.50.
+// The quality targets of the shipped model. Zero-shot accuracy is measured
+// on 3,000 held-out images of seed 2 (standard error about 0.5 points; the
+// model scores 91.4% there, 92.0% and 92.2% on seeds 1 and 3, and 89.0% on
+// the 300-image check that training reports, whose standard error is 1.8
+// points); R@1 on three batches of 100 held-out captions of seed 1.
 const (
-	minAccuracy = 0.86 // zero-shot object class, 300 images (measured 0.89)
+	minAccuracy = 0.90 // zero-shot object class
 	minR1       = 0.50 // image→caption recall@1 within batches of 100
 )
 
 func TestModelQuality(t *testing.T) {
 	m, err := Model()
 	require.NoError(t, err)
+	cls, err := m.NewClassifier(shapes.ClassNames(), shapes.Templates())
+	require.NoError(t, err)
+	big := shapes.HeldOut(2, 3000)
+	correct := 0
+	for i := range big.Len() {
+		s := big.At(i)
+		e, err := m.EncodeImage(s.Image)
+		require.NoError(t, err)
+		if cls.Predict(e) == int(s.Class) {
+			correct++
+		}
+	}
+	acc := float64(correct) / float64(big.Len())
 	src := shapes.HeldOut(1, 300)
 	samples := make([]shapes.Sample, src.Len())
 	embs := make([][]float32, src.Len())
@@ -34,15 +47,6 @@ func TestModelQuality(t *testing.T) {
 		embs[i], err = m.EncodeImage(samples[i].Image)
 		require.NoError(t, err)
 	}
-	cls, err := m.NewClassifier(shapes.ClassNames(), shapes.Templates())
-	require.NoError(t, err)
-	correct := 0
-	for i, e := range embs {
-		if cls.Predict(e) == int(samples[i].Class) {
-			correct++
-		}
-	}
-	acc := float64(correct) / float64(len(samples))
 	hits := 0
 	for lo := 0; lo < len(samples); lo += 100 {
 		caps := make([]string, 100)

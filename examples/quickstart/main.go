@@ -66,7 +66,7 @@ func run(ctx context.Context, n, k, nTerms, show int, out string, seed uint64, n
 		return err
 	}
 	v := m.Config.Vision
-	fmt.Printf("model: the embedded shapes-world CLIP (%d×%d images, patch %d, width %d, %d blocks, d = %d), trained in Go;\n  held out: zero-shot shape accuracy %.1f%%, image→caption R@1 %.1f%% in batches of 100\n",
+	fmt.Printf("model: the embedded shapes-world CLIP (%d×%d images, patch %d, width %d, %d blocks, d = %d), trained in Go;\n  its training-time check on 300 held-out images: zero-shot shape accuracy %.1f%%, image→caption R@1 %.1f%%\n",
 		v.ImageSize, v.ImageSize, v.PatchSize, v.Width, v.Layers, m.Config.EmbedDim, 100*report.Quality.Accuracy, 100*report.Quality.R1)
 
 	world := shapes.HeldOut(seed, n, shapes.WithSize(v.ImageSize, v.ImageSize))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/neuronlens/neuronlens/internal/parallel"
+	"slices"
 	"sync"
 
 	"github.com/neuronlens/neuronlens/clip"
@@ -47,24 +48,7 @@ func Ablate(ctx context.Context, m *clip.Model, src Source, labels []int, classe
 	}
 	M, d, N, C := src.Len(), m.Config.EmbedDim, m.Config.Vision.MLPWidth, len(classes)/m.Config.EmbedDim
 	cfg := newConfig(opts)
-	cfg.raw, cfg.noShared = st.RawScale, st.WithoutSharedTerm
-	layers := []int{st.Layer}
-	if cfg.layers != nil {
-		layers = cfg.layers // to share an Analyze cache made for several layers
-	}
-	j := -1
-	for i, l := range layers {
-		if l == st.Layer {
-			j = i
-		}
-	}
-	if j < 0 {
-		return nil, fmt.Errorf("lens: layers %v do not include the stats' layer %d", layers, st.Layer)
-	}
-	if err := checkModel(m, layers...); err != nil {
-		return nil, err
-	}
-	run, err := newRunner(m, src, layers, cfg)
+	run, j, err := openAblation(m, src, st, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -198,4 +182,25 @@ func checkAblation(m *clip.Model, src Source, labels []int, classes []float32, s
 		return fmt.Errorf("lens: stats are [%d %d], the model's layer is [%d %d]", n, dd, N, d)
 	}
 	return nil
+}
+
+// openAblation sets cfg's units to those of st, resolves the layers an
+// ablation pass runs (st's layer, or [WithLayers] to share an Analyze cache
+// made for several layers) and opens the runner; j is st's layer's index
+// among them.
+func openAblation(m *clip.Model, src Source, st *Stats, cfg *config) (run *runner, j int, err error) {
+	cfg.raw, cfg.noShared = st.RawScale, st.WithoutSharedTerm
+	layers := []int{st.Layer}
+	if cfg.layers != nil {
+		layers = cfg.layers
+	}
+	j = slices.Index(layers, st.Layer)
+	if j < 0 {
+		return nil, 0, fmt.Errorf("lens: layers %v do not include the stats' layer %d", layers, st.Layer)
+	}
+	if err := checkModel(m, layers...); err != nil {
+		return nil, 0, err
+	}
+	run, err = newRunner(m, src, layers, cfg)
+	return run, j, err
 }

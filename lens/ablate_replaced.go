@@ -56,24 +56,7 @@ func AblateReplaced(ctx context.Context, m *clip.Model, src Source, labels []int
 		dirs[s] = mat.DenseCopyOf(g).RawMatrix().Data
 	}
 	cfg := newConfig(opts)
-	cfg.raw, cfg.noShared = st.RawScale, st.WithoutSharedTerm
-	layers := []int{st.Layer}
-	if cfg.layers != nil {
-		layers = cfg.layers
-	}
-	j := -1
-	for i, l := range layers {
-		if l == st.Layer {
-			j = i
-		}
-	}
-	if j < 0 {
-		return nil, fmt.Errorf("lens: layers %v do not include the stats' layer %d", layers, st.Layer)
-	}
-	if err := checkModel(m, layers...); err != nil {
-		return nil, err
-	}
-	run, err := newRunner(m, src, layers, cfg)
+	run, j, err := openAblation(m, src, st, cfg)
 	if err != nil {
 		return nil, err
 	}

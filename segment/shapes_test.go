@@ -2,10 +2,13 @@ package segment_test
 
 import (
 	"os"
+	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/neuronlens/neuronlens/internal/shapes"
 	"github.com/neuronlens/neuronlens/internal/shapeseg"
 	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/lens"
@@ -66,4 +69,83 @@ func TestShapesWorldBeatsRandom(t *testing.T) {
 		layers, segment.DefaultNeuronCount(m.Config.Vision.MLPWidth), method, random, draws, method-random)
 	require.GreaterOrEqualf(t, method-random, margin,
 		"the neurons picked by the method (mIoU %.1f) should beat random neurons (%.1f) by %.0f points", method, random, margin)
+}
+
+// classSource is the samples of a shapes-world source whose class is in
+// keep, segmented for their true class.
+type classSource struct {
+	src  shapeseg.Source
+	idx  []int
+	name string
+}
+
+func newClassSource(w shapes.Source, keep ...shapes.Shape) classSource {
+	s := classSource{src: shapeseg.Source{World: w}}
+	for i := range w.Len() {
+		if slices.Contains(keep, w.At(i).Class) {
+			s.idx = append(s.idx, i)
+		}
+	}
+	return s
+}
+
+func (s classSource) Len() int { return len(s.idx) }
+
+func (s classSource) Sample(i int) (segment.Sample, error) { return s.src.Sample(s.idx[i]) }
+
+// TestShapesWorldWhereNeuronsSegment checks what the shapes world shows
+// about the method, class by class (README.md gives the whole table): the
+// neurons whose directions write a class segment that class's objects when
+// nothing else in the world predicts it, and segment the spurious cue
+// instead when one does. On the two control classes, circle and moon (no
+// correlation), the method beats the mean of five random draws by at least
+// 10 mIoU points; on star, whose images have a sky background 85% of the
+// time, it falls at least 10 points below random neurons, because the
+// neurons that write "star" are sky detectors. Directions from 1,000
+// held-out images, 450 others filtered by class and segmented for their
+// true class.
+func TestShapesWorldWhereNeuronsSegment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lens.Analyze on 1,000 images (about 15 s on 2 cores)")
+	}
+	const (
+		nAnalyze, nEval = 1000, 450
+		draws           = 5
+		margin          = 10.0 // mIoU points
+	)
+	ctx := t.Context()
+	m, err := shapesmodel.Model()
+	require.NoError(t, err)
+	cls, err := shapeseg.Classifier(m)
+	require.NoError(t, err)
+	layers := segment.DefaultLayers(m.Config.Vision.Layers)
+	aw, ew := shapeseg.Split(m, shapeseg.DefaultSeed, nAnalyze, nEval)
+	dirs, err := shapeseg.Directions(ctx, m, aw, layers, lens.WithK(shapeseg.DefaultK(nAnalyze)))
+	require.NoError(t, err)
+
+	miou := func(src segment.Source, me segment.Method, seed uint64) float64 {
+		seg, err := segment.New(m, cls, dirs, segment.WithMethods(me), segment.WithSeed(seed))
+		require.NoError(t, err)
+		ms, err := seg.Evaluate(ctx, src, segment.ReferenceMask, nil)
+		require.NoError(t, err)
+		return 100 * ms[me].MIoU()
+	}
+	compare := func(src classSource) (method, random float64) {
+		method = miou(src, segment.SecondOrder, 0)
+		for seed := range uint64(draws) {
+			random += miou(src, segment.Random, seed) / draws
+		}
+		return method, random
+	}
+
+	controls := newClassSource(ew, shapes.Circle, shapes.Moon)
+	require.GreaterOrEqual(t, controls.Len(), 90)
+	method, random := compare(controls)
+	t.Logf("circle and moon (%d images): method mIoU %.1f, random neurons %.1f (mean of %d draws)", controls.Len(), method, random, draws)
+	assert.GreaterOrEqualf(t, method-random, margin, "on the control classes the method (%.1f) should beat random neurons (%.1f) by %.0f points", method, random, margin)
+
+	star := newClassSource(ew, shapes.Star)
+	method, random = compare(star)
+	t.Logf("star (%d images): method mIoU %.1f, random neurons %.1f (mean of %d draws)", star.Len(), method, random, draws)
+	assert.GreaterOrEqualf(t, random-method, margin, "on star the method (%.1f) should segment the sky, below random neurons (%.1f) by %.0f points", method, random, margin)
 }

@@ -11,6 +11,7 @@
 //
 //	go run ./examples/segment
 //	go run ./examples/segment -n 100 -class predicted -markdown
+//	go run ./examples/segment -draws 5    # random neurons: mean ± std of 5 draws
 //
 // On a user's model and folder of images with masks:
 //
@@ -24,8 +25,9 @@
 // examples/analyze (the lens) writes them; with -random, "-directions
 // random" draws random ones. It prints pixel accuracy, mIoU and mAP per
 // method (with the foreground IoU and the share of pixels each predicts as
-// foreground) and writes <out>/<name>.png for the first -overlays images:
-// one row per method of image, heatmap, predicted mask and ground truth.
+// foreground), then the mIoU of each method by class segmented, and writes
+// <out>/<name>.png for the first -overlays images: one row per method of
+// image, heatmap, predicted mask and ground truth.
 package main
 
 import (
@@ -42,6 +44,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +65,7 @@ type options struct {
 	random                                  bool
 	protocol, layers, weighting, class      string
 	neurons, spanLayers, overlays, zoom     int
+	draws                                   int
 	seed                                    uint64
 	// The shapes world.
 	analyze, n, k int
@@ -85,6 +89,7 @@ func main() {
 	flag.IntVar(&o.neurons, "neurons", 0, "neurons to average (default: segment.DefaultNeuronCount, 200·N/3072)")
 	flag.StringVar(&o.weighting, "weighting", "mean", "mean (the paper), sign or coef (beyond the paper)")
 	flag.Uint64Var(&o.seed, "seed", 0, "seed of the random-neuron baseline")
+	flag.IntVar(&o.draws, "draws", 1, "random-neuron draws (seeds -seed, -seed+1, …): above 1, also print their mean ± std, overall and by class")
 	flag.IntVar(&o.spanLayers, "textspan-layers", 0, "TextSpan baseline over the last k blocks (0: all, as TextSpan)")
 	flag.IntVar(&o.analyze, "analyze", shapeseg.DefaultAnalyze, "shapes world: held-out images for lens.Analyze (the directions)")
 	flag.IntVar(&o.k, "k", 0, "shapes world: top images per neuron in lens.Analyze (0: 2% of -analyze, as the paper's 100 of 5,124)")
@@ -113,6 +118,9 @@ func run(ctx context.Context, o options) error {
 	ls, err := parseLayers(o.layers)
 	if err != nil {
 		return err
+	}
+	if o.draws < 1 {
+		return fmt.Errorf("-draws %d: want at least 1", o.draws)
 	}
 	shapesWorld := o.model == "" && !o.random
 	var (
@@ -201,6 +209,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.draws > 1 {
+		if rep.draws, err = randomDraws(ctx, m, cls, dirs, opts, src, prot, o.seed, o.draws); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("%s; %s masks; %d neurons of layers %v, weighting %s; %.1f heatmap sets/s\n", what, prot, neurons, ls, w, rep.rate)
 	rep.print(os.Stdout, o.markdown)
 	if o.out != "" && o.overlays != 0 {
@@ -226,6 +239,11 @@ type report struct {
 	given     int                       // images with a given class
 	rate      float64                   // images per second (every method, forward pass included)
 	predicted bool
+	// perClass holds each method's metrics over the images of each class
+	// segmented (the predicted class, or the given one), by class index.
+	perClass map[int]*[segment.NumMethods]segment.Metrics
+	classes  []string
+	draws    []randomDraw // the random draws of -draws, when more than one
 }
 
 func evaluate(ctx context.Context, seg *segment.Segmenter, m *clip.Model, cls *clip.Classifier, src segment.Source, prot segment.MaskProtocol, outDir string, overlays, zoom int) (*report, error) {
@@ -241,7 +259,7 @@ func evaluate(ctx context.Context, seg *segment.Segmenter, m *clip.Model, cls *c
 			return nil, err
 		}
 	}
-	rep := &report{}
+	rep := &report{perClass: map[int]*[segment.NumMethods]segment.Metrics{}, classes: cls.Classes}
 	var extra time.Duration // time spent outside the segmentation
 	visit := func(i int, smp segment.Sample, r *segment.Result, truth []uint8) error {
 		if (i+1)%25 == 0 || i+1 == src.Len() {
@@ -252,8 +270,14 @@ func evaluate(ctx context.Context, seg *segment.Segmenter, m *clip.Model, cls *c
 				rep.truthFG++
 			}
 		}
+		pc := rep.perClass[r.Class]
+		if pc == nil {
+			pc = new([segment.NumMethods]segment.Metrics)
+			rep.perClass[r.Class] = pc
+		}
 		for me, h := range r.Heatmaps {
 			if h != nil {
+				pc[me].Add(h, truth)
 				for _, v := range h.Mask() {
 					if v != 0 {
 						rep.predFG[me]++
@@ -331,6 +355,131 @@ func (r *report) print(w io.Writer, markdown bool) {
 			fmt.Fprintf(w, "%-14s %9.1f %7.1f %7.1f %7.1f %11.1f%%\n", me, 100*a.PixelAccuracy(), 100*a.MIoU(), 100*a.MAP(), 100*a.IoU(1), pct(r.predFG[me]))
 		}
 	}
+	if len(r.draws) > 1 {
+		var px, mi, ap []float64
+		for _, d := range r.draws {
+			px = append(px, 100*d.all.PixelAccuracy())
+			mi = append(mi, 100*d.all.MIoU())
+			ap = append(ap, 100*d.all.MAP())
+		}
+		name := fmt.Sprintf("random ×%d", len(r.draws))
+		if markdown {
+			fmt.Fprintf(w, "| %s (mean ± std of %d draws) | %s | %s | %s | | |\n", segment.Random, len(r.draws), meanStd(px), meanStd(mi), meanStd(ap))
+		} else {
+			fmt.Fprintf(w, "%-14s %9s %7s %7s   (mean ± std of %d draws)\n", name, meanStd(px), meanStd(mi), meanStd(ap), len(r.draws))
+		}
+	}
+	r.printPerClass(w, markdown)
+}
+
+// printPerClass prints each method's mIoU over the images of each class
+// segmented, with the random draws' mean when there are several.
+func (r *report) printPerClass(w io.Writer, markdown bool) {
+	var cs []int
+	for c := range r.perClass {
+		cs = append(cs, c)
+	}
+	slices.Sort(cs)
+	var ms []segment.Method
+	for _, me := range segment.Methods {
+		if r.metrics[me].Images > 0 {
+			ms = append(ms, me)
+		}
+	}
+	head := []string{"class", "images"}
+	for _, me := range ms {
+		head = append(head, me.String())
+	}
+	if len(r.draws) > 1 {
+		head = append(head, fmt.Sprintf("random ×%d", len(r.draws)))
+	}
+	fmt.Fprintln(w, "\nmIoU by class segmented:")
+	if markdown {
+		fmt.Fprintf(w, "\n| %s |\n|---|%s\n", strings.Join(head, " | "), strings.Repeat("---:|", len(head)-1))
+	} else {
+		for _, h := range head {
+			fmt.Fprintf(w, "%-14s", h)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range cs {
+		pc := r.perClass[c]
+		row := []string{r.classes[c], strconv.Itoa(pc[ms[0]].Images)}
+		for _, me := range ms {
+			row = append(row, fmt.Sprintf("%.1f", 100*pc[me].MIoU()))
+		}
+		if len(r.draws) > 1 {
+			var v []float64
+			for _, d := range r.draws {
+				if m := d.perClass[c]; m != nil {
+					v = append(v, 100*m.MIoU())
+				}
+			}
+			row = append(row, meanStd(v))
+		}
+		if markdown {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+		} else {
+			for _, x := range row {
+				fmt.Fprintf(w, "%-14s", x)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// meanStd formats the mean ± sample standard deviation of v.
+func meanStd(v []float64) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	var m, s float64
+	for _, x := range v {
+		m += x / float64(len(v))
+	}
+	for _, x := range v {
+		s += (x - m) * (x - m)
+	}
+	if len(v) > 1 {
+		s /= float64(len(v) - 1)
+	}
+	return fmt.Sprintf("%.1f ± %.1f", m, math.Sqrt(s))
+}
+
+// randomDraw is one random-neuron draw's metrics, overall and by class segmented.
+type randomDraw struct {
+	all      segment.Metrics
+	perClass map[int]*segment.Metrics
+}
+
+// randomDraws evaluates the Random method with seeds seed, seed+1, …,
+// seed+k−1 on src.
+func randomDraws(ctx context.Context, m *clip.Model, cls *clip.Classifier, dirs segment.Directions, opts []segment.Option, src segment.Source, prot segment.MaskProtocol, seed uint64, k int) ([]randomDraw, error) {
+	var out []randomDraw
+	for i := range uint64(k) {
+		seg, err := segment.New(m, cls, dirs, append(slices.Clone(opts), segment.WithMethods(segment.Random), segment.WithSeed(seed+i))...)
+		if err != nil {
+			return nil, err
+		}
+		d := randomDraw{perClass: map[int]*segment.Metrics{}}
+		ms, err := seg.Evaluate(ctx, src, prot, func(_ int, _ segment.Sample, r *segment.Result, truth []uint8) error {
+			pc := d.perClass[r.Class]
+			if pc == nil {
+				pc = new(segment.Metrics)
+				d.perClass[r.Class] = pc
+			}
+			pc.Add(r.Heatmaps[segment.Random], truth)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.all = ms[segment.Random]
+		out = append(out, d)
+		fmt.Fprintf(os.Stderr, "\rrandom draw %d/%d", i+1, k)
+	}
+	fmt.Fprintln(os.Stderr)
+	return out, nil
 }
 
 // writeOverlay writes one row per method of image | heatmap | mask | ground

@@ -13,7 +13,7 @@ import (
 func TestShapesWorld(t *testing.T) {
 	out := t.TempDir()
 	o := options{out: out, overlays: 2, protocol: "reference", weighting: "mean", class: "predicted",
-		analyze: 60, n: 6, worldSeed: 1}
+		analyze: 60, n: 6, worldSeed: 1, draws: 1}
 	require.NoError(t, run(t.Context(), o))
 	files, err := filepath.Glob(filepath.Join(out, "*.png"))
 	require.NoError(t, err)
@@ -29,4 +29,18 @@ func TestShapesWorld(t *testing.T) {
 	require.Error(t, run(t.Context(), o))
 	o.class, o.images = "given", "somewhere"
 	require.Error(t, run(t.Context(), o), "-images without -model")
+}
+
+// TestDraws runs several random draws and checks the per-class table.
+func TestDraws(t *testing.T) {
+	o := options{protocol: "reference", weighting: "mean", class: "given", analyze: 60, n: 9, worldSeed: 1, draws: 2}
+	require.NoError(t, run(t.Context(), o))
+	o.draws = 0
+	require.ErrorContains(t, run(t.Context(), o), "-draws")
+}
+
+func TestMeanStd(t *testing.T) {
+	require.Equal(t, "2.0 ± 1.0", meanStd([]float64{1, 2, 3}))
+	require.Equal(t, "5.0 ± 0.0", meanStd([]float64{5}))
+	require.Equal(t, "–", meanStd(nil))
 }

@@ -11,17 +11,20 @@ import (
 	"github.com/neuronlens/neuronlens/lens"
 )
 
-// TextDecomposer is the reference's sparse decomposition (METHOD.md §3)
-// over a text pool, through package decompose: texts encoded raw, ×100 unit
-// norm, centred, the reference's column scaling ([decompose.Reference]),
-// plain OMP. It satisfies [Decomposer].
+// TextDecomposer is the sparse decomposition of METHOD.md §3 over a text
+// pool, through package decompose: texts encoded raw, ×100 unit norm,
+// centred, scaled by the dictionary's normalization (the reference's column
+// scaling, [decompose.Reference], or unit texts, [decompose.Unit]), plain
+// OMP. It satisfies [Decomposer].
 type TextDecomposer struct {
 	Dict *decompose.Dictionary
 }
 
-// NewTextDecomposer encodes texts with m and builds the dictionary. Errors:
-// no texts, a duplicate text, text tower errors.
-func NewTextDecomposer(ctx context.Context, m *clip.Model, texts []string) (*TextDecomposer, error) {
+// NewTextDecomposer encodes texts with m and builds the dictionary with
+// normalization norm ([decompose.Reference] reproduces the reference).
+// Errors: no texts, a duplicate text, an unknown normalization, text tower
+// errors.
+func NewTextDecomposer(ctx context.Context, m *clip.Model, texts []string, norm decompose.Normalization) (*TextDecomposer, error) {
 	seen := map[string]bool{}
 	for _, t := range texts {
 		if seen[t] {
@@ -33,7 +36,7 @@ func NewTextDecomposer(ctx context.Context, m *clip.Model, texts []string) (*Tex
 	if err != nil {
 		return nil, fmt.Errorf("adversarial: %w", err)
 	}
-	dict, err := decompose.NewDictionary(emb, decompose.Reference)
+	dict, err := decompose.NewDictionary(emb, norm)
 	if err != nil {
 		return nil, fmt.Errorf("adversarial: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/neuronlens/neuronlens/decompose"
 	"github.com/neuronlens/neuronlens/internal/shapes"
 	"github.com/neuronlens/neuronlens/lens"
 )
@@ -97,7 +98,7 @@ func analyzed(t *testing.T) (*lens.Results, []image.Image) {
 func TestPipelineRun(t *testing.T) {
 	m := randomModel(t, 1)
 	res, _ := analyzed(t)
-	dec, err := NewTextDecomposer(t.Context(), m, shapes.Phrases())
+	dec, err := NewTextDecomposer(t.Context(), m, shapes.Phrases(), decompose.Reference)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	p := &Pipeline{Model: m, Results: res, Decomposer: dec, Images: 10, PerDescription: 3, Dir: dir,
@@ -188,7 +189,7 @@ func TestPipelineErrors(t *testing.T) {
 func TestTextDecomposer(t *testing.T) {
 	m := randomModel(t, 2)
 	pool := shapes.Phrases()
-	dec, err := NewTextDecomposer(t.Context(), m, pool)
+	dec, err := NewTextDecomposer(t.Context(), m, pool, decompose.Reference)
 	require.NoError(t, err)
 	assert.Equal(t, pool, dec.Texts())
 	dirs := mat.NewDense(2, 16, nil)
@@ -215,7 +216,7 @@ func TestTextDecomposer(t *testing.T) {
 			assert.InDelta(t, dirs.At(i, j), rec[j], 1e-6)
 		}
 	}
-	_, err = NewTextDecomposer(t.Context(), m, []string{"a", "a"})
+	_, err = NewTextDecomposer(t.Context(), m, []string{"a", "a"}, decompose.Reference)
 	assert.ErrorContains(t, err, "twice")
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/neuronlens/neuronlens/decompose"
 	"github.com/neuronlens/neuronlens/internal/shapes"
 	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/lens"
@@ -52,7 +53,7 @@ func TestOursBeatsBaselinesOnShapes(t *testing.T) {
 	res, err := lens.Analyze(t.Context(), m, lens.Generator(src.Len(), func(i int) (image.Image, error) { return src.At(i).Image, nil }),
 		lens.WithLayers(layers...), lens.WithK(20))
 	require.NoError(t, err)
-	dec, err := NewTextDecomposer(t.Context(), m, shapes.Phrases())
+	dec, err := NewTextDecomposer(t.Context(), m, shapes.Phrases(), decompose.Reference)
 	require.NoError(t, err)
 	probe := shapes.HeldOut(2, 4)
 	var pimgs []image.Image

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/neuronlens/neuronlens/adversarial"
+	"github.com/neuronlens/neuronlens/decompose"
 	"github.com/neuronlens/neuronlens/internal/shapes"
 	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/lens"
@@ -59,7 +60,7 @@ type params struct {
 	analyze, k, probe                    int
 	neurons, words, terms, explain, show int
 	threshold                            float64
-	blocklist, out, layers               string
+	blocklist, out, layers, norm         string
 }
 
 func main() {
@@ -81,6 +82,7 @@ func main() {
 	flag.IntVar(&p.show, "sheet", 8, "successful images per pair on the contact sheet, one per description (seed 0)")
 	flag.StringVar(&p.layers, "layers", "", "vision blocks of the neurons, comma-separated (empty: the reference's 8, 9, 10 of 12, scaled)")
 	flag.StringVar(&p.out, "out", "adversarial-out", "output folder")
+	flag.StringVar(&p.norm, "norm", "reference", "dictionary normalization of the text pool: reference (the reference's column scaling) or unit (unit texts)")
 	flag.Parse()
 	if err := run(p, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "adversarial:", err)
@@ -106,6 +108,10 @@ func run(p params, w io.Writer) error {
 			}
 			layers = append(layers, l)
 		}
+	}
+	norm, err := decompose.ParseNormalization(p.norm)
+	if err != nil {
+		return err
 	}
 	if p.terms <= 0 {
 		p.terms = max(m.Config.EmbedDim/4, 1)
@@ -148,7 +154,7 @@ func run(p params, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dec, err := adversarial.NewTextDecomposer(ctx, m, shapes.Phrases())
+	dec, err := adversarial.NewTextDecomposer(ctx, m, shapes.Phrases(), norm)
 	if err != nil {
 		return err
 	}
@@ -178,7 +184,7 @@ func run(p params, w io.Writer) error {
 
 	var table strings.Builder
 	rep.Table(&table)
-	fmt.Fprintf(w, "Layers %v, %d neurons, %d terms, %d words, threshold %g.\n\n%s\n", layers, p.neurons, p.terms, p.words, p.threshold, table.String())
+	fmt.Fprintf(w, "Layers %v, %d neurons, %d terms, %s dictionary, %d words, threshold %g.\n\n%s\n", layers, p.neurons, p.terms, norm, p.words, p.threshold, table.String())
 	var sheet []image.Image
 	var captions []string
 	for _, o := range rep.Outcomes {

@@ -43,6 +43,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +128,7 @@ func run(p params, w io.Writer) error {
 	}
 
 	var ps []adversarial.Pair
+	concepts := map[adversarial.Pair]string{} // A's correlated concept, for chosen pairs
 	if p.pairs == "" {
 		cs, err := adversarial.ShapesPairs(ctx, m, p.npairs, p.pairImages, opts...)
 		if err != nil {
@@ -136,6 +139,7 @@ func run(p params, w io.Writer) error {
 		for _, c := range cs {
 			fmt.Fprintf(w, "| %s ← %s | %s | %.0f%% | %.0f%% | %+.0f |\n", c.A, c.B, c.Concept, 100*c.Base, 100*c.Oracle, 100*c.Lift)
 			ps = append(ps, c.Pair)
+			concepts[c.Pair] = c.Concept
 		}
 		fmt.Fprintln(w)
 	} else {
@@ -185,6 +189,9 @@ func run(p params, w io.Writer) error {
 	var table strings.Builder
 	rep.Table(&table)
 	fmt.Fprintf(w, "Layers %v, %d neurons, %d terms, %s dictionary, %d words, threshold %g.\n\n%s\n", layers, p.neurons, p.terms, norm, p.words, p.threshold, table.String())
+	if len(concepts) > 0 {
+		conceptRanks(w, rep, concepts)
+	}
 	var sheet []image.Image
 	var captions []string
 	for _, o := range rep.Outcomes {
@@ -224,4 +231,47 @@ func run(p params, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "Wrote %s (index.csv, sheet.png, sheet.txt, table.md) in %s.\n", p.out, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// conceptRanks prints, for each chosen pair and method, where the first
+// kept word that names A's correlated concept ranks among the mined words
+// (1 = best; "–": none does), one entry per seed when they differ: a
+// measure of the mining alone, free of the describer's and the
+// generator's draws.
+func conceptRanks(w io.Writer, rep *adversarial.Report, concepts map[adversarial.Pair]string) {
+	fmt.Fprint(w, "Rank of the first kept word naming A's concept (1 = best; –: none; per seed where they differ):\n\n")
+	fmt.Fprint(w, "| pair (A ← B) | concept |")
+	for _, me := range rep.Methods {
+		fmt.Fprintf(w, " %s |", me)
+	}
+	fmt.Fprint(w, "\n|---|---|"+strings.Repeat("---|", len(rep.Methods))+"\n")
+	for _, pr := range rep.Pairs {
+		c, ok := concepts[pr]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "| %s ← %s | %s |", pr.A, pr.B, c)
+		for _, me := range rep.Methods {
+			var ranks []string
+			for _, o := range rep.Outcomes {
+				if o.Pair != pr || o.Method != me {
+					continue
+				}
+				r := "–"
+				for i, t := range o.Mined.Texts() {
+					if strings.Contains(strings.ToLower(t), strings.ToLower(c)) {
+						r = strconv.Itoa(i + 1)
+						break
+					}
+				}
+				ranks = append(ranks, r)
+			}
+			if len(ranks) > 0 && !slices.ContainsFunc(ranks, func(r string) bool { return r != ranks[0] }) {
+				ranks = ranks[:1]
+			}
+			fmt.Fprintf(w, " %s |", strings.Join(ranks, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/shapes"
 	"github.com/neuronlens/neuronlens/internal/shapeseg"
 	"github.com/neuronlens/neuronlens/internal/shapesmodel"
@@ -34,41 +35,64 @@ func TestShapesWorldBeatsRandom(t *testing.T) {
 		t.Skip("runs lens.Analyze on 1,000 images (about 15 s on 2 cores)")
 	}
 	const (
-		nAnalyze, nEval = 1000, 100
-		draws           = 5
-		margin          = 10.0 // mIoU points
+		nEval  = 100
+		draws  = 5
+		margin = 10.0 // mIoU points
 	)
-	ctx := t.Context()
+	w := newShapesWorld(t, nEval)
+	src := shapeseg.Source{World: w.eval, Predict: true}
+	method := w.miou(t, src, segment.SecondOrder, 0)
+	random := w.randomMean(t, src, draws)
+	t.Logf("layers %v, %d neurons: method mIoU %.1f, random neurons %.1f (mean of %d draws): margin %+.1f points",
+		w.layers, segment.DefaultNeuronCount(w.m.Config.Vision.MLPWidth), method, random, draws, method-random)
+	require.GreaterOrEqualf(t, method-random, margin,
+		"the neurons picked by the method (mIoU %.1f) should beat random neurons (%.1f) by %.0f points", method, random, margin)
+}
+
+// shapesWorld is the embedded model with its classifier, the directions
+// of its default layers from lens.Analyze on 1,000 held-out images, and
+// other held-out images to segment.
+type shapesWorld struct {
+	m      *clip.Model
+	cls    *clip.Classifier
+	layers []int
+	dirs   segment.Directions
+	eval   shapes.Source
+}
+
+func newShapesWorld(t *testing.T, nEval int) *shapesWorld {
+	const nAnalyze = 1000
 	m, err := shapesmodel.Model()
 	require.NoError(t, err)
 	cls, err := shapeseg.Classifier(m)
 	require.NoError(t, err)
 	layers := segment.DefaultLayers(m.Config.Vision.Layers)
 	aw, ew := shapeseg.Split(m, shapeseg.DefaultSeed, nAnalyze, nEval)
-	dirs, err := shapeseg.Directions(ctx, m, aw, layers, lens.WithK(shapeseg.DefaultK(nAnalyze)))
+	dirs, err := shapeseg.Directions(t.Context(), m, aw, layers, lens.WithK(shapeseg.DefaultK(nAnalyze)))
 	require.NoError(t, err)
-	src := shapeseg.Source{World: ew, Predict: true}
+	return &shapesWorld{m: m, cls: cls, layers: layers, dirs: dirs, eval: ew}
+}
 
-	seg, err := segment.New(m, cls, dirs, segment.WithMethods(segment.SecondOrder))
+// miou returns the mIoU (points) of method me on src, seeded for Random.
+func (w *shapesWorld) miou(t *testing.T, src segment.Source, me segment.Method, seed uint64) float64 {
+	seg, err := segment.New(w.m, w.cls, w.dirs, segment.WithMethods(me), segment.WithSeed(seed))
 	require.NoError(t, err)
-	ms, err := seg.Evaluate(ctx, src, segment.ReferenceMask, nil)
+	ms, err := seg.Evaluate(t.Context(), src, segment.ReferenceMask, nil)
 	require.NoError(t, err)
-	method := 100 * ms[segment.SecondOrder].MIoU()
+	return 100 * ms[me].MIoU()
+}
 
-	var random float64
+// randomMean returns the mean mIoU of the Random method over seeds 0 to
+// draws−1 (one draw per class swings by ±8 points between seeds on 9
+// classes).
+func (w *shapesWorld) randomMean(t *testing.T, src segment.Source, draws int) float64 {
+	var mean float64
 	for seed := range uint64(draws) {
-		seg, err := segment.New(m, cls, dirs, segment.WithMethods(segment.Random), segment.WithSeed(seed))
-		require.NoError(t, err)
-		ms, err := seg.Evaluate(ctx, src, segment.ReferenceMask, nil)
-		require.NoError(t, err)
-		r := 100 * ms[segment.Random].MIoU()
+		r := w.miou(t, src, segment.Random, seed)
 		t.Logf("random neurons, seed %d: mIoU %.1f", seed, r)
-		random += r / draws
+		mean += r / float64(draws)
 	}
-	t.Logf("layers %v, %d neurons: method mIoU %.1f, random neurons %.1f (mean of %d draws): margin %+.1f points",
-		layers, segment.DefaultNeuronCount(m.Config.Vision.MLPWidth), method, random, draws, method-random)
-	require.GreaterOrEqualf(t, method-random, margin,
-		"the neurons picked by the method (mIoU %.1f) should beat random neurons (%.1f) by %.0f points", method, random, margin)
+	return mean
 }
 
 // classSource is the samples of a shapes-world source whose class is in
@@ -109,42 +133,22 @@ func TestShapesWorldWhereNeuronsSegment(t *testing.T) {
 		t.Skip("runs lens.Analyze on 1,000 images (about 15 s on 2 cores)")
 	}
 	const (
-		nAnalyze, nEval = 1000, 450
-		draws           = 5
-		margin          = 10.0 // mIoU points
+		nEval  = 450
+		draws  = 5
+		margin = 10.0 // mIoU points
 	)
-	ctx := t.Context()
-	m, err := shapesmodel.Model()
-	require.NoError(t, err)
-	cls, err := shapeseg.Classifier(m)
-	require.NoError(t, err)
-	layers := segment.DefaultLayers(m.Config.Vision.Layers)
-	aw, ew := shapeseg.Split(m, shapeseg.DefaultSeed, nAnalyze, nEval)
-	dirs, err := shapeseg.Directions(ctx, m, aw, layers, lens.WithK(shapeseg.DefaultK(nAnalyze)))
-	require.NoError(t, err)
-
-	miou := func(src segment.Source, me segment.Method, seed uint64) float64 {
-		seg, err := segment.New(m, cls, dirs, segment.WithMethods(me), segment.WithSeed(seed))
-		require.NoError(t, err)
-		ms, err := seg.Evaluate(ctx, src, segment.ReferenceMask, nil)
-		require.NoError(t, err)
-		return 100 * ms[me].MIoU()
-	}
+	w := newShapesWorld(t, nEval)
 	compare := func(src classSource) (method, random float64) {
-		method = miou(src, segment.SecondOrder, 0)
-		for seed := range uint64(draws) {
-			random += miou(src, segment.Random, seed) / draws
-		}
-		return method, random
+		return w.miou(t, src, segment.SecondOrder, 0), w.randomMean(t, src, draws)
 	}
 
-	controls := newClassSource(ew, shapes.Circle, shapes.Moon)
+	controls := newClassSource(w.eval, shapes.Circle, shapes.Moon)
 	require.GreaterOrEqual(t, controls.Len(), 90)
 	method, random := compare(controls)
 	t.Logf("circle and moon (%d images): method mIoU %.1f, random neurons %.1f (mean of %d draws)", controls.Len(), method, random, draws)
 	assert.GreaterOrEqualf(t, method-random, margin, "on the control classes the method (%.1f) should beat random neurons (%.1f) by %.0f points", method, random, margin)
 
-	star := newClassSource(ew, shapes.Star)
+	star := newClassSource(w.eval, shapes.Star)
 	method, random = compare(star)
 	t.Logf("star (%d images): method mIoU %.1f, random neurons %.1f (mean of %d draws)", star.Len(), method, random, draws)
 	assert.GreaterOrEqualf(t, random-method, margin, "on star the method (%.1f) should segment the sky, below random neurons (%.1f) by %.0f points", method, random, margin)

@@ -61,6 +61,7 @@ type params struct {
 	seeds, images                        int
 	analyze, k, probe                    int
 	neurons, words, terms, explain, show int
+	maxWords                             int
 	threshold                            float64
 	blocklist, out, layers, norm         string
 }
@@ -77,6 +78,7 @@ func main() {
 	flag.IntVar(&p.probe, "probe", 16, "probe images for the indirect-effect baseline (0: skip it)")
 	flag.IntVar(&p.neurons, "neurons", 0, "neurons kept (0: the reference's share, 100 of 9216)")
 	flag.IntVar(&p.words, "words", 50, "words kept")
+	flag.IntVar(&p.maxWords, "max-words", 0, "most mined words per description (0: the template describer's default, 3)")
 	flag.IntVar(&p.terms, "terms", 0, "terms per neuron (0: d/4, the reference's 128 of 512)")
 	flag.Float64Var(&p.threshold, "threshold", 2, "drop words whose CLIP text similarity to A reaches this (above 1: off, the blocklist route; the reference uses 0.6 with a sentence-embedding model)")
 	flag.StringVar(&p.blocklist, "blocklist", "", "synonyms of A to drop, comma-separated")
@@ -180,7 +182,8 @@ func run(p params, w io.Writer) error {
 	for i := range seeds {
 		seeds[i] = uint64(i)
 	}
-	pl := &adversarial.Pipeline{Model: m, Results: res, Decomposer: dec, Images: p.images, Dir: p.out, Options: opts}
+	pl := &adversarial.Pipeline{Model: m, Results: res, Decomposer: dec, Describer: adversarial.TemplateDescriber{MaxWords: p.maxWords},
+		Images: p.images, Dir: p.out, Options: opts}
 	rep, err := pl.Run(ctx, ps, methods, seeds)
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ func TestRunSmall(t *testing.T) {
 	dir := t.TempDir()
 	var out strings.Builder
 	err := run(params{npairs: 2, pairImages: 4, seeds: 2, images: 4, analyze: 60, k: 5, probe: 1,
-		words: 10, threshold: 2, explain: 3, show: 2, out: dir, norm: "unit"}, &out)
+		words: 10, threshold: 2, explain: 3, show: 2, out: dir, norm: "unit", maxWords: 2}, &out)
 	require.NoError(t, err)
 	s := out.String()
 	assert.Contains(t, s, "| pair (A ← B) | ours | random | indirect | similar | ours best |")

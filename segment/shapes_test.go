@@ -98,9 +98,8 @@ func (w *shapesWorld) randomMean(t *testing.T, src segment.Source, draws int) fl
 // classSource is the samples of a shapes-world source whose class is in
 // keep, segmented for their true class.
 type classSource struct {
-	src  shapeseg.Source
-	idx  []int
-	name string
+	src shapeseg.Source
+	idx []int
 }
 
 func newClassSource(w shapes.Source, keep ...shapes.Shape) classSource {

@@ -274,6 +274,7 @@ import "C"
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -990,3 +991,8 @@ func (c *Context) DownloadAsync(dst []float32, src Ptr) {
 	}
 	c.set(cuErr(C.nl_cuMemcpyDtoHAsync(unsafe.Pointer(&dst[0]), C.CUdeviceptr(src), C.size_t(4*len(dst)), c.cur), "download"))
 }
+
+// libsEnv is the environment variable holding extra library directories.
+const libsEnv = "NEURONLENS_CUDA_LIBS"
+
+func envLibs() string { return os.Getenv(libsEnv) }

@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -66,8 +65,3 @@ func Candidates(lib Library, env string) []string {
 	}
 	return out
 }
-
-// libsEnv is the environment variable holding extra library directories.
-const libsEnv = "NEURONLENS_CUDA_LIBS"
-
-func envLibs() string { return os.Getenv(libsEnv) }

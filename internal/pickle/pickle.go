@@ -82,8 +82,6 @@ type Decoder struct {
 	Reduce func(class Global, args Tuple) (v any, ok bool, err error)
 }
 
-type mark struct{}
-
 // Decode decodes the pickle at the start of b and returns its value and the
 // number of bytes read, up to and including STOP.
 func (d *Decoder) Decode(b []byte) (any, int, error) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/neuronlens/neuronlens/internal/shapes"
+
+	"github.com/neuronlens/neuronlens/internal/imagefile"
 )
 
 // Generator turns a description into images.
@@ -132,14 +134,9 @@ func (g *FolderGenerator) Generate(ctx context.Context, description string, n in
 }
 
 func readImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	img, err := imagefile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("adversarial: %w", err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("adversarial: %s: %w", path, err)
 	}
 	return img, nil
 }

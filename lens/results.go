@@ -162,16 +162,41 @@ func Load(dir string) (*Results, error) {
 		return nil, fmt.Errorf("lens: %s: %w", path, ErrFormat)
 	}
 	r := &Results{K: idx.K, RawScale: idx.Scale == "raw", WithoutSharedTerm: !idx.SharedTerm}
-	b, err = os.ReadFile(filepath.Join(dir, idx.IDs))
+	// Every file named by the index must lie in the folder.
+	local := func(name string) (string, error) {
+		if name == "" || !filepath.IsLocal(name) {
+			return "", fmt.Errorf("lens: %s names file %q outside the folder: %w", path, name, ErrFormat)
+		}
+		return filepath.Join(dir, name), nil
+	}
+	idsPath, err := local(idx.IDs)
+	if err != nil {
+		return nil, err
+	}
+	b, err = os.ReadFile(idsPath)
 	if err != nil {
 		return nil, fmt.Errorf("lens: %w", err)
 	}
 	if err := json.Unmarshal(b, &r.IDs); err != nil {
-		return nil, fmt.Errorf("lens: %s: %w", idx.IDs, err)
+		return nil, fmt.Errorf("lens: %s: %w", idsPath, err)
 	}
+	seen := map[int]bool{}
 	for _, lj := range idx.Layers {
+		N, d, k := lj.Neurons, lj.Dim, lj.K
+		switch {
+		case seen[lj.Layer]:
+			return nil, fmt.Errorf("lens: %s: layer %d twice: %w", path, lj.Layer, ErrFormat)
+		case N < 1 || d < 1 || k < 1 || lj.Images < k:
+			return nil, fmt.Errorf("lens: %s: layer %d: %d neurons, dimension %d, top %d of %d images: %w", path, lj.Layer, N, d, k, lj.Images, ErrFormat)
+		case len(r.IDs) > 0 && lj.Images != len(r.IDs):
+			return nil, fmt.Errorf("lens: %s: layer %d: %d images, %d ids: %w", path, lj.Layer, lj.Images, len(r.IDs), ErrFormat)
+		}
+		seen[lj.Layer] = true
 		get := func(name string, shape ...int) (*npy.Array, error) {
-			p := filepath.Join(dir, lj.Files[name])
+			p, err := local(lj.Files[name])
+			if err != nil {
+				return nil, err
+			}
 			a, err := npy.ReadFile(p)
 			if err != nil {
 				return nil, fmt.Errorf("lens: %w", err)
@@ -181,7 +206,6 @@ func Load(dir string) (*Results, error) {
 			}
 			return a, nil
 		}
-		N, d, k := lj.Neurons, lj.Dim, lj.K
 		s := &Stats{Layer: lj.Layer, Images: lj.Images, K: k, RawScale: r.RawScale, WithoutSharedTerm: r.WithoutSharedTerm}
 		arrays := map[string]*npy.Array{}
 		for name, shape := range map[string][]int{
@@ -196,6 +220,11 @@ func Load(dir string) (*Results, error) {
 		}
 		s.Mean = mat.NewDense(N, d, arrays["mean"].Float64())
 		s.Top = arrays["top"].Int()
+		for _, i := range s.Top {
+			if i < 0 || i >= lj.Images {
+				return nil, fmt.Errorf("lens: %s: layer %d: top image %d of %d: %w", path, lj.Layer, i, lj.Images, ErrFormat)
+			}
+		}
 		s.TopNorms = arrays["top_norms"].Float64()
 		s.Threshold = arrays["threshold"].Float64()
 		s.Significant = arrays["significant"].Float64()

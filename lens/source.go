@@ -3,15 +3,13 @@ package lens
 import (
 	"fmt"
 	"image"
-	_ "image/gif"  // decoders for Folder and Files
-	_ "image/jpeg" // (std registration, no state of ours)
-	_ "image/png"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/neuronlens/neuronlens/internal/imagefile"
 )
 
 // Source is an indexed set of images. Image must be safe for concurrent use
@@ -73,14 +71,9 @@ type files struct{ paths, ids []string }
 func (s *files) Len() int { return len(s.paths) }
 
 func (s *files) Image(i int) (string, image.Image, error) {
-	f, err := os.Open(s.paths[i])
+	img, err := imagefile.Read(s.paths[i])
 	if err != nil {
 		return s.ids[i], nil, fmt.Errorf("lens: %w", err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return s.ids[i], nil, fmt.Errorf("lens: %s: %w", s.paths[i], err)
 	}
 	return s.ids[i], img, nil
 }

@@ -4,16 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"image/gif"
-	"image/jpeg"
-	"image/png"
+	"github.com/neuronlens/neuronlens/internal/imagefile"
 )
 
 // Sample is one image with its ground truth.
@@ -135,44 +132,17 @@ func (f *Folder) Sample(i int) (Sample, error) {
 	return Sample{Name: stem, Image: img, Mask: mask, Class: -1}, nil
 }
 
-// codec picks the decoder by the file's extension, so that the package
-// registers no image formats of its own.
-func codec(path string) (decode func(io.Reader) (image.Image, error), config func(io.Reader) (image.Config, error)) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png":
-		return png.Decode, png.DecodeConfig
-	case ".jpg", ".jpeg":
-		return jpeg.Decode, jpeg.DecodeConfig
-	case ".gif":
-		return gif.Decode, gif.DecodeConfig
-	}
-	panic("segment: no decoder for " + path) // OpenFolder lists only known extensions
-}
-
 func decodeSize(path string) (w, h int, err error) {
-	r, err := os.Open(path)
-	if err != nil {
-		return 0, 0, err
+	if w, h, err = imagefile.Size(path); err != nil {
+		return 0, 0, fmt.Errorf("segment: %w", err)
 	}
-	defer r.Close()
-	_, config := codec(path)
-	c, err := config(r)
-	if err != nil {
-		return 0, 0, fmt.Errorf("segment: %s: %w", path, err)
-	}
-	return c.Width, c.Height, nil
+	return w, h, nil
 }
 
 func decode(path string) (image.Image, error) {
-	r, err := os.Open(path)
+	img, err := imagefile.Read(path)
 	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	dec, _ := codec(path)
-	img, err := dec(r)
-	if err != nil {
-		return nil, fmt.Errorf("segment: %s: %w", path, err)
+		return nil, fmt.Errorf("segment: %w", err)
 	}
 	return img, nil
 }

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/jpeg"
-	_ "image/png"
 	"os"
 	"sort"
 
@@ -21,6 +19,8 @@ import (
 	"github.com/neuronlens/neuronlens/examples/internal/cli"
 	"github.com/neuronlens/neuronlens/internal/npy"
 	"github.com/neuronlens/neuronlens/lens"
+
+	"github.com/neuronlens/neuronlens/internal/imagefile"
 )
 
 func main() {
@@ -56,13 +56,9 @@ func run(model, random, imgPath string, layer, top int, out string, raw, noC boo
 		}
 		im = rgba
 	} else {
-		f, err := os.Open(imgPath)
-		if err != nil {
+		var err error
+		if im, err = imagefile.Read(imgPath); err != nil {
 			return err
-		}
-		defer f.Close()
-		if im, _, err = image.Decode(f); err != nil {
-			return fmt.Errorf("%s: %w", imgPath, err)
 		}
 	}
 	var opts []lens.Option

@@ -15,9 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	_ "image/gif"
-	_ "image/jpeg"
-	_ "image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,6 +23,8 @@ import (
 	"strings"
 
 	"github.com/neuronlens/neuronlens/clip"
+
+	"github.com/neuronlens/neuronlens/internal/imagefile"
 )
 
 func main() {
@@ -161,15 +160,4 @@ func imageFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-func decode(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
-}
+func decode(path string) (image.Image, error) { return imagefile.Read(path) }

@@ -114,15 +114,26 @@ func ReadFile(path string) (*Array, error) {
 		return nil, err
 	}
 	defer f.Close()
-	a, err := Read(bufio.NewReader(f))
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	a, err := read(bufio.NewReader(f), st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
 }
 
-// Read decodes one array from r.
-func Read(r io.Reader) (*Array, error) {
+// Read decodes one array from r. Memory grows with the data read, not with
+// the size the header states, so a short stream with a huge header fails
+// cheaply.
+func Read(r io.Reader) (*Array, error) { return read(r, -1) }
+
+// read decodes one array from r, which holds size bytes in all (−1:
+// unknown). With a known size, a header stating more data than the file
+// holds is an error before any allocation.
+func read(r io.Reader, size int64) (*Array, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, fmt.Errorf("%w: short preamble: %v", ErrFormat, err)
@@ -168,36 +179,70 @@ func Read(r io.Reader) (*Array, error) {
 		}
 		n *= s
 	}
+	item, ok := itemSize[descr]
+	if !ok {
+		return nil, fmt.Errorf("%w: dtype %q is not supported", ErrFormat, descr)
+	}
+	need := int64(n) * int64(item)
+	var data []byte
+	if size >= 0 {
+		// The preamble, the header length and the header come first.
+		prefix := int64(8 + hlen)
+		if pre[6] == 1 {
+			prefix += 2
+		} else {
+			prefix += 4
+		}
+		if size-prefix < need {
+			return nil, fmt.Errorf("%w: data: shape %v needs %d bytes, the file holds %d", ErrFormat, shape, need, max(size-prefix, 0))
+		}
+		data = make([]byte, need)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, fmt.Errorf("%w: data: %v", ErrFormat, err)
+		}
+	} else {
+		if data, err = io.ReadAll(io.LimitReader(r, need)); err != nil {
+			return nil, fmt.Errorf("%w: data: %v", ErrFormat, err)
+		}
+		if int64(len(data)) < need {
+			return nil, fmt.Errorf("%w: data: shape %v needs %d bytes, got %d", ErrFormat, shape, need, len(data))
+		}
+	}
 	a := &Array{Shape: shape}
+	le := binary.LittleEndian
 	switch descr {
 	case "<f4":
 		d := make([]float32, n)
-		err = binary.Read(r, binary.LittleEndian, d)
+		for i := range d {
+			d[i] = math.Float32frombits(le.Uint32(data[4*i:]))
+		}
 		a.Data = d
 	case "<f8":
 		d := make([]float64, n)
-		err = binary.Read(r, binary.LittleEndian, d)
+		for i := range d {
+			d[i] = math.Float64frombits(le.Uint64(data[8*i:]))
+		}
 		a.Data = d
 	case "<i8":
 		d := make([]int64, n)
-		err = binary.Read(r, binary.LittleEndian, d)
+		for i := range d {
+			d[i] = int64(le.Uint64(data[8*i:]))
+		}
 		a.Data = d
 	case "<i4":
 		d := make([]int32, n)
-		err = binary.Read(r, binary.LittleEndian, d)
+		for i := range d {
+			d[i] = int32(le.Uint32(data[4*i:]))
+		}
 		a.Data = d
 	case "|u1", "|b1":
-		d := make([]uint8, n)
-		_, err = io.ReadFull(r, d)
-		a.Data = d
-	default:
-		return nil, fmt.Errorf("%w: dtype %q is not supported", ErrFormat, descr)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: data: %v", ErrFormat, err)
+		a.Data = data
 	}
 	return a, nil
 }
+
+// itemSize is the size in bytes of each supported dtype.
+var itemSize = map[string]int{"<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "|u1": 1, "|b1": 1}
 
 // parseHeader reads the Python dict literal
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.

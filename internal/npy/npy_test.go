@@ -2,7 +2,9 @@ package npy
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,6 +63,29 @@ func TestErrors(t *testing.T) {
 		_, err := Read(bytes.NewReader([]byte(b)))
 		assert.ErrorIs(t, err, ErrFormat, name)
 	}
+}
+
+// TestLargeHeaderShortData checks that a header stating gigabytes over a
+// few bytes of data fails without allocating them, from a stream and from a
+// file (where the file's size is checked first). Each case would need 16
+// GiB or more if the header were trusted.
+func TestLargeHeaderShortData(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, []int{2}, []float64{1, 2}))
+	// Same header length: the shape takes ten of the padding spaces.
+	b := bytes.Replace(buf.Bytes(), []byte("(2, ), }          "), []byte("(2147483647, 2), }"), 1)
+	require.NotEqual(t, buf.Bytes(), b)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Read(bytes.NewReader(b))
+	assert.ErrorIs(t, err, ErrFormat)
+	path := filepath.Join(t.TempDir(), "big.npy")
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	_, err = ReadFile(path)
+	assert.ErrorIs(t, err, ErrFormat)
+	assert.ErrorContains(t, err, "big.npy")
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated")
 }
 
 func FuzzRead(f *testing.F) {

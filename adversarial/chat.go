@@ -161,14 +161,14 @@ var (
 	preamble   = regexp.MustCompile(`(?i)^(here (are|is)|sure|certainly|of course|okay|ok\b|below|these|i hope|note\b|let me)`)
 )
 
-// ParseList reads a language model's answer into descriptions. Items are
-// lines that start with a list marker ("1.", "2)", "(3)", "4:", "**5.**",
+// ParseList reads a language model's answer into descriptions. Lines end
+// at "\n", "\r\n" or a lone "\r". Items are lines that start with a list marker ("1.", "2)", "(3)", "4:", "**5.**",
 // "-", "*", "•"); when no line has one, every line counts. Markers, wrapping
 // quotes and markdown emphasis are stripped. Empty lines, headings (ending
 // in ":"), preambles and sign-offs ("Here are ...", "Sure", "I hope ...")
 // and code fences are junk and skipped.
 func ParseList(answer string) []string {
-	lines := strings.Split(strings.ReplaceAll(answer, "\r\n", "\n"), "\n")
+	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(answer, "\r\n", "\n"), "\r", "\n"), "\n")
 	marked := false
 	for _, l := range lines {
 		if listMarker.MatchString(l) {

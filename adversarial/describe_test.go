@@ -105,6 +105,7 @@ func TestParseList(t *testing.T) {
 		{"junk between items", "1. a moon\nThis one uses sky:\n2. a moon in the sky\n```", []string{"a moon", "a moon in the sky"}},
 		{"no markers", "a moon\n\nSure!\na red moon\r\n", []string{"a moon", "a red moon"}},
 		{"empty", "", nil},
+		{"lone carriage returns", "1. a moon\r2. a red moon\r", []string{"a moon", "a red moon"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

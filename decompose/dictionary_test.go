@@ -287,4 +287,6 @@ func TestDecomposeNeuronsJSON(t *testing.T) {
 	assert.Error(t, err)
 	_, err = ReadJSON(strings.NewReader(`{"3": []}`))
 	assert.Error(t, err)
+	_, err = ReadJSON(strings.NewReader(`{"0": [], "00": []}`))
+	assert.ErrorContains(t, err, "two keys")
 }

@@ -78,11 +78,16 @@ func ReadJSON(r io.Reader) ([][]Term, error) {
 		return nil, fmt.Errorf("decompose: %w", err)
 	}
 	out := make([][]Term, len(raw))
+	seen := make([]bool, len(raw))
 	for key, list := range raw {
 		n, err := strconv.Atoi(key)
 		if err != nil || n < 0 || n >= len(raw) {
 			return nil, fmt.Errorf("decompose: neuron key %q: want 0..%d", key, len(raw)-1)
 		}
+		if seen[n] {
+			return nil, fmt.Errorf("decompose: neuron %d appears under two keys", n)
+		}
+		seen[n] = true
 		terms := make([]Term, len(list))
 		for i, e := range list {
 			t := &terms[i]

@@ -38,16 +38,19 @@ func Valid(d, depict string, avoid []string) bool {
 //
 //	[count|a] [size] [colour] B[s] [and <companion> ...] [<setting>] [with <other> ...]
 //
-// Each description draws between 1 and MaxWords words (default 3), the i-th
-// best with weight 1/(i+1), and sorts each into its slot: a colour, size or
-// count word ("red", "small", "three") modifies B; a phrase with a shape
-// ("yellow circle", "two hearts") adds a companion group, or modifies B if
-// the shape is B; a background word or phrase ("sky", "on water", "striped
-// background") sets the scene; anything else is appended as "with <word>".
-// Later words that conflict with a filled slot are skipped. Descriptions are
-// deterministic for a request.
+// Each description draws between 1 and MaxWords words (default 3), all
+// words alike, as the reference's language model gets them: as a set, in
+// alphabetical order, with no rank (with Ranked, beyond the reference, the
+// i-th best word has weight 1/(i+1)). It sorts each word into its slot: a
+// colour, size or count word ("red", "small", "three") modifies B; a phrase
+// with a shape ("yellow circle", "two hearts") adds a companion group, or
+// modifies B if the shape is B; a background word or phrase ("sky", "on
+// water", "striped background") sets the scene; anything else is appended
+// as "with <word>". Later words that conflict with a filled slot are
+// skipped. Descriptions are deterministic for a request.
 type TemplateDescriber struct {
-	MaxWords int // words per description; 0 means 3
+	MaxWords int  // words per description; 0 means 3
+	Ranked   bool // weigh the i-th word by 1/(i+1) instead of drawing all alike
 }
 
 // Describe returns r.N descriptions.
@@ -65,28 +68,35 @@ func (t TemplateDescriber) Describe(ctx context.Context, r Request) ([]string, e
 			return nil, err
 		}
 		rng := rand.New(rand.NewPCG(r.Seed, uint64(i)+0x64657363))
-		words := drawWords(rng, r.Words, 1+rng.IntN(k))
+		words := drawWords(rng, r.Words, 1+rng.IntN(k), t.Ranked)
 		out = append(out, compose(r.Depict, words))
 	}
 	return out, nil
 }
 
-// drawWords draws n distinct words, the i-th with weight 1/(i+1).
-func drawWords(rng *rand.Rand, words []string, n int) []string {
+// drawWords draws n distinct words, all alike or, ranked, the i-th with
+// weight 1/(i+1).
+func drawWords(rng *rand.Rand, words []string, n int, ranked bool) []string {
 	idx := make([]int, len(words))
 	for i := range idx {
 		idx[i] = i
+	}
+	weight := func(i int) float64 {
+		if ranked {
+			return 1 / float64(i+1)
+		}
+		return 1
 	}
 	var out []string
 	for len(out) < n && len(idx) > 0 {
 		var total float64
 		for _, i := range idx {
-			total += 1 / float64(i+1)
+			total += weight(i)
 		}
 		u := rng.Float64() * total
 		pick := len(idx) - 1
 		for j, i := range idx {
-			u -= 1 / float64(i+1)
+			u -= weight(i)
 			if u < 0 {
 				pick = j
 				break

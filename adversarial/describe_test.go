@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -177,4 +178,34 @@ func TestChatDescriberErrors(t *testing.T) {
 	cancel()
 	_, err = TemplateDescriber{}.Describe(ctx, Request{Depict: "moon", N: 2})
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestDrawWords checks both draws: alike, as the reference's language model
+// gets the words (a set), each of 10 words starts about a tenth of the
+// descriptions; ranked, the first word about 1/H₁₀ ≈ 34% and the last
+// about 3.4%.
+func TestDrawWords(t *testing.T) {
+	words := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	const n = 20000
+	for _, ranked := range []bool{false, true} {
+		first := map[string]int{}
+		rng := rand.New(rand.NewPCG(1, 2))
+		for range n {
+			w := drawWords(rng, words, 2, ranked)
+			require.Len(t, w, 2)
+			require.NotEqual(t, w[0], w[1])
+			first[w[0]]++
+		}
+		h := 0.0
+		for i := range words {
+			h += 1 / float64(i+1)
+		}
+		for i, w := range words {
+			want := 0.1
+			if ranked {
+				want = 1 / float64(i+1) / h
+			}
+			assert.InDeltaf(t, want, float64(first[w])/n, 0.012, "ranked %v, word %d", ranked, i)
+		}
+	}
 }

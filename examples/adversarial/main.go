@@ -62,6 +62,7 @@ type params struct {
 	analyze, k, probe                    int
 	neurons, words, terms, explain, show int
 	maxWords                             int
+	ranked                               bool
 	threshold                            float64
 	blocklist, out, layers, norm         string
 }
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&p.neurons, "neurons", 0, "neurons kept (0: the reference's share, 100 of 9216)")
 	flag.IntVar(&p.words, "words", 50, "words kept")
 	flag.IntVar(&p.maxWords, "max-words", 0, "most mined words per description (0: the template describer's default, 3)")
+	flag.BoolVar(&p.ranked, "ranked", false, "draw the i-th mined word with weight 1/(i+1) (beyond the reference, whose language model gets the words as an unordered list)")
 	flag.IntVar(&p.terms, "terms", 0, "terms per neuron (0: d/4, the reference's 128 of 512)")
 	flag.Float64Var(&p.threshold, "threshold", 2, "drop words whose CLIP text similarity to A reaches this (above 1: off, the blocklist route; the reference uses 0.6 with a sentence-embedding model)")
 	flag.StringVar(&p.blocklist, "blocklist", "", "synonyms of A to drop, comma-separated")
@@ -182,7 +184,7 @@ func run(p params, w io.Writer) error {
 	for i := range seeds {
 		seeds[i] = uint64(i)
 	}
-	pl := &adversarial.Pipeline{Model: m, Results: res, Decomposer: dec, Describer: adversarial.TemplateDescriber{MaxWords: p.maxWords},
+	pl := &adversarial.Pipeline{Model: m, Results: res, Decomposer: dec, Describer: adversarial.TemplateDescriber{MaxWords: p.maxWords, Ranked: p.ranked},
 		Images: p.images, Dir: p.out, Options: opts}
 	rep, err := pl.Run(ctx, ps, methods, seeds)
 	if err != nil {
@@ -191,7 +193,11 @@ func run(p params, w io.Writer) error {
 
 	var table strings.Builder
 	rep.Table(&table)
-	fmt.Fprintf(w, "Layers %v, %d neurons, %d terms, %s dictionary, %d words, threshold %g.\n\n%s\n", layers, p.neurons, p.terms, norm, p.words, p.threshold, table.String())
+	draw := "drawn alike"
+	if p.ranked {
+		draw = "ranked"
+	}
+	fmt.Fprintf(w, "Layers %v, %d neurons, %d terms, %s dictionary, %d words (%s), threshold %g.\n\n%s\n", layers, p.neurons, p.terms, norm, p.words, draw, p.threshold, table.String())
 	if len(concepts) > 0 {
 		conceptRanks(w, rep, concepts)
 	}

@@ -77,7 +77,7 @@ func BenchmarkHeatmaps(b *testing.B) {
 // shapes-world model (64×64 images, patch 8, 4 blocks): a forward pass with
 // every method, or with the paper's method alone, for one held-out image.
 // The directions are random (the speed does not depend on them) for the
-// default layers 0–2, with the default 25 neurons.
+// default layers 0–2, with the default neuron count (17 of N = 256).
 func BenchmarkShapesHeatmaps(b *testing.B) {
 	m, err := shapesmodel.Model()
 	require.NoError(b, err)

@@ -3,7 +3,9 @@ package lens
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,6 +42,34 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	assert.Equal(t, []int{128, 16}, a.Shape)
 	_, err = Load(t.TempDir())
 	assert.Error(t, err)
+
+	// A damaged index: each edit must be refused with ErrFormat, naming the
+	// index.
+	index, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	require.NoError(t, err)
+	for name, edit := range map[string][2]string{
+		"ids outside":   {`"ids": "ids.json"`, `"ids": "../ids.json"`},
+		"file outside":  {`"layer0_mean.npy"`, `"/etc/passwd"`},
+		"no neurons":    {`"neurons": 128`, `"neurons": 0`},
+		"layer twice":   {`"layer": 2`, `"layer": 0`},
+		"images vs ids": {`"k": 3,
+   "images": 9`, `"k": 3,
+   "images": 8`},
+	} {
+		bad := strings.Replace(string(index), edit[0], edit[1], 1)
+		require.NotEqual(t, string(index), bad, name)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), []byte(bad), 0o644))
+		_, err := Load(dir)
+		assert.ErrorIs(t, err, ErrFormat, name)
+		assert.ErrorContains(t, err, "index.json", name)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644))
+	// A top image out of range.
+	top := make([]int64, 128*3)
+	top[5] = 9
+	require.NoError(t, npy.WriteFile(filepath.Join(dir, "layer0_top.npy"), []int{128, 3}, top))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, "top image 9 of 9")
 }
 
 // explicitAblate computes the five accuracies from explicit effects.

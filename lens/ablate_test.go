@@ -48,10 +48,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	index, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	require.NoError(t, err)
 	for name, edit := range map[string][2]string{
-		"ids outside":   {`"ids": "ids.json"`, `"ids": "../ids.json"`},
-		"file outside":  {`"layer0_mean.npy"`, `"/etc/passwd"`},
-		"no neurons":    {`"neurons": 128`, `"neurons": 0`},
-		"layer twice":   {`"layer": 2`, `"layer": 0`},
+		"ids outside":  {`"ids": "ids.json"`, `"ids": "../ids.json"`},
+		"file outside": {`"layer0_mean.npy"`, `"/etc/passwd"`},
+		"no neurons":   {`"neurons": 128`, `"neurons": 0`},
+		"layer twice":  {`"layer": 2`, `"layer": 0`},
 		"images vs ids": {`"k": 3,
    "images": 9`, `"k": 3,
    "images": 8`},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -42,7 +43,8 @@ type ChatDescriber struct {
 
 // ChatPrompt returns the user message ChatDescriber sends: it asks for r.N
 // numbered image descriptions that each contain r.Depict, never mention
-// r.Avoid (nor plurals or look-alikes), and use as many of r.Words as
+// r.Avoid (nor plurals or look-alikes), and use as many of r.Words (listed
+// once each, in alphabetical order, as the reference lists them) as
 // possible with few other words; vocab, if given, is listed as the only
 // words the image generator understands.
 func ChatPrompt(r Request, vocab []string) string {
@@ -52,7 +54,10 @@ func ChatPrompt(r Request, vocab []string) string {
 	if len(r.Avoid) > 0 {
 		fmt.Fprintf(&b, "- No description may contain %s, any plural of them, or anything that looks like them.\n", quoteList(r.Avoid))
 	}
-	fmt.Fprintf(&b, "- Use as many of these words as you can, and few other words: %s.\n", strings.Join(r.Words, ", "))
+	// As the reference, the words go as a set in alphabetical order: the
+	// model is not told which scored best.
+	words := slices.Compact(slices.Sorted(slices.Values(r.Words)))
+	fmt.Fprintf(&b, "- Use as many of these words as you can, and few other words: %s.\n", strings.Join(words, ", "))
 	if len(vocab) > 0 {
 		fmt.Fprintf(&b, "- The generator only understands these words (and a, and, on, in, the, with): %s.\n", strings.Join(vocab, ", "))
 	}

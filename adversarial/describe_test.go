@@ -116,7 +116,7 @@ func TestParseList(t *testing.T) {
 }
 
 func TestChatPrompt(t *testing.T) {
-	p := ChatPrompt(Request{Depict: "moon", Avoid: []string{"star", "sun"}, Words: []string{"sky", "yellow"}, N: 5}, []string{"moon", "sky"})
+	p := ChatPrompt(Request{Depict: "moon", Avoid: []string{"star", "sun"}, Words: []string{"yellow", "sky", "yellow"}, N: 5}, []string{"moon", "sky"})
 	for _, want := range []string{"Write 5", `"moon"`, `"star", "sun"`, "sky, yellow", "only understands these words", "numbered"} {
 		assert.Contains(t, p, want)
 	}

@@ -22,8 +22,11 @@
 //     endpoint ([ChatPrompt], [ParseList]).
 //  4. A [Generator] renders each description: [ShapesGenerator] parses it
 //     into a shapes scene and renders it; [FolderGenerator] reads images a
-//     user made with any text-to-image model, listed in an index.csv
-//     ([WritePrompts] writes the to-do list).
+//     user made with any text-to-image model, listed in an index.csv. That
+//     takes two runs: [Pipeline.Describe] gives the descriptions
+//     ([Report.Prompts], [WritePrompts] writes the to-do list), the outside
+//     model renders them, then [Pipeline.Run] judges the folder's images;
+//     a [CachedDescriber] makes a language model answer both runs alike.
 //  5. The [Judge] counts an image as a success when CLIP prefers A over B
 //     (binary zero-shot test). [Pipeline.Run] does all of this for pairs,
 //     methods and seeds, writes every image, its description and its scores

@@ -142,8 +142,10 @@ func (p *Pipeline) Attack(ctx context.Context, pair Pair, method Method, seed ui
 	return p.attack(ctx, mined, seed)
 }
 
-func (p *Pipeline) attack(ctx context.Context, mined *Mined, seed uint64) (*Outcome, error) {
-	desc, gen, budget, per := p.defaults()
+// describe mines nothing: it asks the describer for the descriptions of
+// mined words with the seed and sorts them into valid and rejected ones.
+func (p *Pipeline) describe(ctx context.Context, mined *Mined, seed uint64) (*Outcome, error) {
+	desc, _, budget, per := p.defaults()
 	cfg := newConfig(p.Options)
 	pair := mined.Pair
 	o := &Outcome{Pair: pair, Method: mined.Method, Seed: seed, Mined: mined}
@@ -163,6 +165,17 @@ func (p *Pipeline) attack(ctx context.Context, mined *Mined, seed uint64) (*Outc
 	}
 	if len(o.Descriptions) == 0 {
 		return nil, fmt.Errorf("%w: %s, %s, seed %d (%d rejected)", ErrNoDescriptions, pair, mined.Method, seed, len(o.Rejected))
+	}
+	return o, nil
+}
+
+func (p *Pipeline) attack(ctx context.Context, mined *Mined, seed uint64) (*Outcome, error) {
+	_, gen, budget, per := p.defaults()
+	cfg := newConfig(p.Options)
+	pair := mined.Pair
+	o, err := p.describe(ctx, mined, seed)
+	if err != nil {
+		return nil, err
 	}
 	judge := &Judge{m: p.Model}
 	if judge.cls, err = classEmbeddings(p.Model, pair, cfg.templates); err != nil {
@@ -224,8 +237,34 @@ func (p *Pipeline) attack(ctx context.Context, mined *Mined, seed uint64) (*Outc
 // mined once per pair. With Dir set, index.csv is written at the end
 // ([Report.Write]).
 func (p *Pipeline) Run(ctx context.Context, pairs []Pair, methods []Method, seeds []uint64) (*Report, error) {
+	r, err := p.each(ctx, pairs, methods, seeds, p.attack)
+	if err != nil {
+		return nil, err
+	}
+	if p.Dir != "" {
+		if err := r.Write(p.Dir); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Describe does what Run does up to the descriptions, without generating
+// or judging an image: its outcomes hold Mined, Descriptions and Rejected,
+// no Attempts. It is the first half of an attack with images from an
+// outside text-to-image model: write [Report.Prompts] with [WritePrompts],
+// render them, list the files in an index.csv, then Run with a
+// [FolderGenerator] over them. The describer must answer the second run as
+// it answered the first; wrap one that may not (a language model) in a
+// [CachedDescriber].
+func (p *Pipeline) Describe(ctx context.Context, pairs []Pair, methods []Method, seeds []uint64) (*Report, error) {
+	return p.each(ctx, pairs, methods, seeds, p.describe)
+}
+
+// each runs step for every pair, method and seed, mining as Run does.
+func (p *Pipeline) each(ctx context.Context, pairs []Pair, methods []Method, seeds []uint64, step func(context.Context, *Mined, uint64) (*Outcome, error)) (*Report, error) {
 	if len(pairs) == 0 || len(methods) == 0 || len(seeds) == 0 {
-		return nil, errors.New("adversarial: Run needs pairs, methods and seeds")
+		return nil, errors.New("adversarial: no pairs, methods or seeds")
 	}
 	r := &Report{Pairs: slices.Clone(pairs), Methods: slices.Clone(methods), Seeds: slices.Clone(seeds)}
 	for _, pair := range pairs {
@@ -239,7 +278,7 @@ func (p *Pipeline) Run(ctx context.Context, pairs []Pair, methods []Method, seed
 						return nil, err
 					}
 				}
-				o, err := p.attack(ctx, mined, seed)
+				o, err := step(ctx, mined, seed)
 				if err != nil {
 					return nil, err
 				}
@@ -247,12 +286,23 @@ func (p *Pipeline) Run(ctx context.Context, pairs []Pair, methods []Method, seed
 			}
 		}
 	}
-	if p.Dir != "" {
-		if err := r.Write(p.Dir); err != nil {
-			return nil, err
+	return r, nil
+}
+
+// Prompts returns the distinct descriptions of every outcome, in order of
+// first use: what an outside text-to-image model must render.
+func (r *Report) Prompts() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, o := range r.Outcomes {
+		for _, d := range o.Descriptions {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+			}
 		}
 	}
-	return r, nil
+	return out
 }
 
 // Report holds the outcomes of [Pipeline.Run].

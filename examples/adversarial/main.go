@@ -13,6 +13,15 @@
 // takes about 3 minutes on 2 cores (the lens over 1000 images, the indirect
 // effects over 16 probe images, 6000 judged images).
 //
+// With a local language model (any OpenAI-compatible chat server) and an
+// outside text-to-image model instead of the templates and the renderer,
+// it takes two runs; the language model's answers are kept in
+// <out>/descriptions.json, so both runs see the same descriptions:
+//
+//	go run ./examples/adversarial -chat http://127.0.0.1:8080/v1/chat/completions -describe-only
+//	# render adversarial-out/prompts.csv into gen/, listing the files in gen/index.csv (description,file)
+//	go run ./examples/adversarial -chat http://127.0.0.1:8080/v1/chat/completions -generated gen/
+//
 // # Settings for the small model
 //
 // The reference settings are for ViT-B/32 (d = 512, 3×3072 neurons in
@@ -62,7 +71,8 @@ type params struct {
 	analyze, k, probe                    int
 	neurons, words, terms, explain, show int
 	maxWords                             int
-	ranked                               bool
+	ranked, describeOnly                 bool
+	chat, chatModel, generated           string
 	threshold                            float64
 	blocklist, out, layers, norm         string
 }
@@ -88,6 +98,10 @@ func main() {
 	flag.IntVar(&p.show, "sheet", 8, "successful images per pair on the contact sheet, one per description (seed 0)")
 	flag.StringVar(&p.layers, "layers", "", "vision blocks of the neurons, comma-separated (empty: the reference's 8, 9, 10 of 12, scaled)")
 	flag.StringVar(&p.out, "out", "adversarial-out", "output folder")
+	flag.StringVar(&p.chat, "chat", "", "describe with a language model at this OpenAI-compatible chat completions URL (e.g. http://127.0.0.1:8080/v1/chat/completions) instead of the templates; answers are kept in <out>/descriptions.json")
+	flag.StringVar(&p.chatModel, "chat-model", "", "the \"model\" field sent with -chat")
+	flag.StringVar(&p.generated, "generated", "", "judge images made by an outside text-to-image model: a folder with index.csv (description,file) instead of the shapes renderer")
+	flag.BoolVar(&p.describeOnly, "describe-only", false, "stop after the descriptions: write <out>/prompts.csv (description,images,seed) for an outside text-to-image model, then run again with -generated")
 	flag.StringVar(&p.norm, "norm", "reference", "dictionary normalization of the text pool: reference (the reference's column scaling) or unit (unit texts)")
 	flag.Parse()
 	if err := run(p, os.Stdout); err != nil {
@@ -184,8 +198,22 @@ func run(p params, w io.Writer) error {
 	for i := range seeds {
 		seeds[i] = uint64(i)
 	}
-	pl := &adversarial.Pipeline{Model: m, Results: res, Decomposer: dec, Describer: adversarial.TemplateDescriber{MaxWords: p.maxWords, Ranked: p.ranked},
-		Images: p.images, Dir: p.out, Options: opts}
+	var desc adversarial.Describer = adversarial.TemplateDescriber{MaxWords: p.maxWords, Ranked: p.ranked}
+	if p.chat != "" {
+		desc = &adversarial.CachedDescriber{Path: filepath.Join(p.out, "descriptions.json"),
+			Describer: &adversarial.ChatDescriber{Endpoint: p.chat, Model: p.chatModel, Temperature: 0.6, Vocabulary: shapes.Words()}}
+	}
+	pl := &adversarial.Pipeline{Model: m, Results: res, Decomposer: dec, Describer: desc,
+		Images: p.images, Options: opts}
+	if p.describeOnly {
+		return writePrompts(ctx, w, pl, ps, methods, seeds, p.out)
+	}
+	if p.generated != "" {
+		if pl.Generator, err = adversarial.OpenFolder(p.generated); err != nil {
+			return err
+		}
+	}
+	pl.Dir = p.out
 	rep, err := pl.Run(ctx, ps, methods, seeds)
 	if err != nil {
 		return err
@@ -283,4 +311,31 @@ func conceptRanks(w io.Writer, rep *adversarial.Report, concepts map[adversarial
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
+}
+
+// writePrompts runs the pipeline up to the descriptions and writes
+// <out>/prompts.csv, the to-do list of an outside text-to-image model.
+func writePrompts(ctx context.Context, w io.Writer, pl *adversarial.Pipeline, ps []adversarial.Pair, methods []adversarial.Method, seeds []uint64, out string) error {
+	plan, err := pl.Describe(ctx, ps, methods, seeds)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(out, "prompts.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	prompts := plan.Prompts()
+	if err := adversarial.WritePrompts(f, prompts, 4, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Wrote %s: %d descriptions to render, 4 images each. List the images in a folder's index.csv (description,file) and run again with -generated <folder>.\n", path, len(prompts))
+	return nil
 }

@@ -10,7 +10,7 @@
 //
 //	go run ./examples/adversarial            # the full table: 5 pairs, 3 seeds, 100 images
 //
-// takes about 3 minutes on 2 cores (the lens over 1000 images, the indirect
+// takes about 30 seconds on 2 cores (the lens over 1000 images, the indirect
 // effects over 16 probe images, 6000 judged images).
 //
 // With a local language model (any OpenAI-compatible chat server) and an

@@ -142,8 +142,8 @@ func (p *Pipeline) Attack(ctx context.Context, pair Pair, method Method, seed ui
 	return p.attack(ctx, mined, seed)
 }
 
-// describe mines nothing: it asks the describer for the descriptions of
-// mined words with the seed and sorts them into valid and rejected ones.
+// describe asks the describer for descriptions of the mined words with the
+// seed and sorts them into valid and rejected ones.
 func (p *Pipeline) describe(ctx context.Context, mined *Mined, seed uint64) (*Outcome, error) {
 	desc, _, budget, per := p.defaults()
 	cfg := newConfig(p.Options)

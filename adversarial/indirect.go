@@ -37,10 +37,11 @@ func (ie *IndirectEffects) Layer(l int) *mat.Dense {
 
 // ComputeIndirect measures the mean indirect effects of every neuron of the
 // layers over imgs: one forward pass per image to collect the per-token
-// mean MLP activations, then one per image and neuron ([lens.IndirectPixels]),
-// so M·(1 + N·len(layers)) passes in all: affordable for the small shapes
-// model, not for ViT-B/32. ctx cancels between passes; [WithWorkers] sets
-// the goroutines. Errors: no images, a bad layer, unreadable images.
+// mean MLP activations, then per image and neuron the blocks after the
+// neuron's ([lens.IndirectPixels]): cheap for the small shapes model, about
+// 30 s per image for the 3,072 neurons of ViT-B/32's layer 9 on 2 cores.
+// ctx cancels between groups of neurons; [WithWorkers] sets the goroutines.
+// Errors: no images, a bad layer, unreadable images.
 func ComputeIndirect(ctx context.Context, m *clip.Model, imgs []image.Image, layers []int, opts ...Option) (*IndirectEffects, error) {
 	cfg := newConfig(opts)
 	if m == nil || m.Visual == nil {

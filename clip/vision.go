@@ -161,6 +161,58 @@ func (m *Model) visionForward(dst []float32, pixels [][]float32, w *weights, s *
 	poolTo(dst, s, D, w.extra(vLNPostW), w.extra(vLNPostB), w.extra(vProj), hk)
 }
 
+// EncodeResiduals finishes the image tower's pass from block from: each
+// resid[b] is a residual stream [T, D] entering block from (what the
+// ResidPre hook of that block sees; from = Layers means after the last
+// block), and the result is the embedding f [d] that the rest of the
+// tower, ln_post and the projection make of it. Streams go through
+// together in batches as in [Model.EncodePixelsBatch]. A caller that
+// changes the stream after some block (an ablation, a patch) reruns only
+// the blocks after it: with the stream of an ordinary pass it gives that
+// pass's embedding, to float32 rounding. ctx is checked between batches.
+// Errors: no image tower, from out of 0..Layers, a stream of the wrong
+// length (naming its index).
+func (m *Model) EncodeResiduals(ctx context.Context, from int, resid [][]float32) ([][]float32, error) {
+	if m.Visual == nil {
+		return nil, errNoVision
+	}
+	c := m.Config.Vision
+	if from < 0 || from > c.Layers {
+		return nil, fmt.Errorf("clip: EncodeResiduals from block %d, want 0..%d", from, c.Layers)
+	}
+	T, D := c.Tokens(), c.Width
+	for i, x := range resid {
+		if len(x) != T*D {
+			return nil, fmt.Errorf("clip: residual stream %d has %d values, want [%d %d]", i, len(x), T, D)
+		}
+	}
+	d := m.Config.EmbedDim
+	flat := make([]float32, len(resid)*d)
+	step := m.visionBatch()
+	w := m.visionWeights()
+	for lo := 0; lo < len(resid); lo += step {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+step, len(resid))
+		s := m.visionPool.get()
+		B := hi - lo
+		s.setLens(B, func(int) int { return T })
+		s.reserve(D, c.Heads, c.MLPWidth, 0)
+		x := s.x[:B*T*D]
+		for b := range B {
+			copy(x[b*T*D:(b+1)*T*D], resid[lo+b])
+			s.pooled[b] = b * T
+		}
+		for l := from; l < len(w.blocks); l++ {
+			blockForward(&w.blocks[l], l, false, m.Config.Activation, s, nil)
+		}
+		poolTo(flat[lo*d:hi*d], s, D, w.extra(vLNPostW), w.extra(vLNPostB), w.extra(vProj), nil)
+		m.visionPool.put(s)
+	}
+	return splitRows(flat, d), nil
+}
+
 // patchify writes the patches of pixels [3, S, S] into dst [P, 3·p·p]:
 // patch gy·g + gx (g = S/p) at row gy·g+gx, column c·p·p + i·p + j, the
 // layout of conv1's weight [D, 3, p, p].

@@ -96,7 +96,7 @@ func (t *Table) Markdown(command string) string {
 		c.StatsImages, c.K, 100*float64(c.K)/float64(c.StatsImages))
 	p("Indirect effects are mean-ablation effects, 100/‖f‖·(f − f_ablated), with the per-token means of the same %d images. ", c.StatsImages)
 	p("PC1 share: per neuron, centre its effects by their dataset mean, keep the k images of largest centred norm, σ₁²/Σσ² of that k×d matrix; averaged over neurons.\n\n")
-	p("† The indirect statistic costs a forward pass per image and neuron, so it is measured on %d neurons per layer "+
+	p("† The indirect statistic costs a pass through the later blocks per image and neuron, so it is measured on %d neurons per layer "+
 		"(every %dth: n = 0, %d, …) over the first %d statistics images with k = %d (%.0f%%); the second-order row marked † is the same "+
 		"statistic on exactly those neurons, images and k, for a like-for-like comparison. With d = %d, a PC1 share cannot fall below 1/min(k, d) = %.1f%% "+
 		"(the paper's floor: 1/100 = 1%%).\n\n",

@@ -7,7 +7,9 @@
 //
 // [Load] reads, by sniffing the bytes rather than trusting file names:
 //   - a Hugging Face directory (config.json with model.safetensors or
-//     pytorch_model.bin, and vocab.json + merges.txt when present);
+//     pytorch_model.bin, or their shards with model.safetensors.index.json
+//     or pytorch_model.bin.index.json, and vocab.json + merges.txt when
+//     present);
 //   - an open_clip directory (open_clip_config.json with its weights);
 //   - a state-dict file in OpenAI/open_clip naming (.pt, .bin, .pth: the torch
 //     zip format or the legacy pickle format);

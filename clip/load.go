@@ -47,8 +47,10 @@ const (
 //   - OpenAI's TorchScript archives (ViT-B-32.pt as distributed), which
 //     imply QuickGELU;
 //   - a Hugging Face directory: config.json with model.safetensors or
-//     pytorch_model.bin, and optionally vocab.json and merges.txt, which
-//     become the model's tokenizer;
+//     pytorch_model.bin, or shards of either listed by
+//     model.safetensors.index.json or pytorch_model.bin.index.json, and
+//     optionally vocab.json and merges.txt, which become the model's
+//     tokenizer;
 //   - an open_clip directory: open_clip_config.json with
 //     open_clip_model.safetensors or open_clip_pytorch_model.bin. An
 //     open_clip_config.json beside a single file is read too.
@@ -182,6 +184,29 @@ func sniff(head []byte) format {
 // readWeights reads one checkpoint file, converts Hugging Face names, and
 // records in src what the file says about the model.
 func readWeights(path string, src *source) (StateDict, error) {
+	sd, err := readTensors(path, src)
+	if err != nil {
+		return nil, err
+	}
+	return finishNames(sd, path)
+}
+
+// finishNames converts Hugging Face names to OpenAI's and drops the plain
+// values that OpenAI's TorchScript models keep beside the weights.
+func finishNames(sd StateDict, path string) (StateDict, error) {
+	if isHFNaming(sd) {
+		return fromHFNames(sd, path)
+	}
+	for _, k := range []string{"input_resolution", "context_length", "vocab_size"} {
+		delete(sd, k)
+	}
+	return sd, nil
+}
+
+// readTensors reads the tensors of one safetensors, PyTorch or TorchScript
+// file under their stored names, and what the file says of the model into
+// src.
+func readTensors(path string, src *source) (StateDict, error) {
 	head, err := readHead(path, 16)
 	if err != nil {
 		return nil, fmt.Errorf("clip: %w", err)
@@ -220,13 +245,6 @@ func readWeights(path string, src *source) (StateDict, error) {
 			return nil, formatErr(path, "empty file")
 		}
 		return nil, formatErr(path, "not a safetensors, PyTorch or TorchScript file (starts with %q)", head)
-	}
-	if isHFNaming(sd) {
-		return fromHFNames(sd, path)
-	}
-	// Plain values that OpenAI's TorchScript models keep beside the weights.
-	for _, k := range []string{"input_resolution", "context_length", "vocab_size"} {
-		delete(sd, k)
 	}
 	return sd, nil
 }

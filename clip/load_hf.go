@@ -3,9 +3,11 @@ package clip
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -40,13 +42,20 @@ func readDir(dir string) (StateDict, source, error) {
 		return nil, src, formatErr(dir, "directory has neither config.json (Hugging Face) nor %s with weights", openCLIPConfigName)
 	}
 	w := first("model.safetensors", "pytorch_model.bin")
-	if w == "" {
-		return nil, src, formatErr(dir, "directory has config.json but no model.safetensors or pytorch_model.bin (sharded checkpoints are not supported)")
+	index := first("model.safetensors.index.json", "pytorch_model.bin.index.json")
+	if w == "" && index == "" {
+		return nil, src, formatErr(dir, "directory has config.json but no model.safetensors, pytorch_model.bin or sharded index (model.safetensors.index.json, pytorch_model.bin.index.json)")
 	}
 	if err := readHFConfig(filepath.Join(dir, "config.json"), &src); err != nil {
 		return nil, src, err
 	}
-	sd, err := readWeights(w, &src)
+	var sd StateDict
+	var err error
+	if w != "" {
+		sd, err = readWeights(w, &src)
+	} else {
+		sd, err = readShards(index, &src)
+	}
 	if err != nil {
 		return nil, src, err
 	}
@@ -58,6 +67,59 @@ func readDir(dir string) (StateDict, source, error) {
 		src.tokenizer = tok
 	}
 	return sd, src, nil
+}
+
+// readShards reads a sharded Hugging Face checkpoint: the index (JSON with
+// a "weight_map" from tensor name to shard file in the same directory) and
+// every shard it names. Each tensor must be in the shard the index names,
+// in no other, and the index must name every tensor of every shard; names
+// are converted once all shards are in, since a layer's q, k and v may sit
+// in different shards. Errors name the index or the shard.
+func readShards(index string, src *source) (StateDict, error) {
+	b, err := os.ReadFile(index)
+	if err != nil {
+		return nil, fmt.Errorf("clip: %w", err)
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, formatErr(index, "%v", err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, formatErr(index, "no weight_map")
+	}
+	shards := map[string][]string{} // file → the tensors the index puts there
+	for name, file := range idx.WeightMap {
+		if file == "" || !filepath.IsLocal(file) || filepath.Base(file) != file {
+			return nil, formatErr(index, "tensor %q: shard %q is not a file of the checkpoint's directory", name, file)
+		}
+		shards[file] = append(shards[file], name)
+	}
+	dir := filepath.Dir(index)
+	all := StateDict{}
+	for _, file := range slices.Sorted(maps.Keys(shards)) {
+		path := filepath.Join(dir, file)
+		sd, err := readTensors(path, src)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range shards[file] {
+			if _, ok := sd[name]; !ok {
+				return nil, formatErr(path, "has no tensor %q, which %s puts there", name, filepath.Base(index))
+			}
+		}
+		for name, t := range sd {
+			if f, ok := idx.WeightMap[name]; !ok || f != file {
+				if !ok {
+					return nil, formatErr(path, "tensor %q is not in %s", name, filepath.Base(index))
+				}
+				return nil, formatErr(path, "tensor %q is in %s by %s", name, f, filepath.Base(index))
+			}
+			all[name] = t
+		}
+	}
+	return finishNames(all, index)
 }
 
 // hfTower is the part of a Hugging Face CLIPVisionConfig or CLIPTextConfig

@@ -96,11 +96,15 @@ func (t *Table) Markdown(command string) string {
 		c.StatsImages, c.K, 100*float64(c.K)/float64(c.StatsImages))
 	p("Indirect effects are mean-ablation effects, 100/‖f‖·(f − f_ablated), with the per-token means of the same %d images. ", c.StatsImages)
 	p("PC1 share: per neuron, centre its effects by their dataset mean, keep the k images of largest centred norm, σ₁²/Σσ² of that k×d matrix; averaged over neurons.\n\n")
-	p("† The indirect statistic costs a pass through the later blocks per image and neuron, so it is measured on %d neurons per layer "+
-		"(every %dth: n = 0, %d, …) over the first %d statistics images with k = %d (%.0f%%); the second-order row marked † is the same "+
+	which := "every neuron"
+	if step := max(1, t.MLPWidth/c.IndirectNeurons); step > 1 {
+		which = fmt.Sprintf("%d neurons per layer (every %dth: n = 0, %d, …)", c.IndirectNeurons, step, step)
+	}
+	p("† The indirect statistic costs a pass through the later blocks per image and neuron, so it is measured on %s "+
+		"over the first %d statistics images with k = %d (%.0f%%); the second-order row marked † is the same "+
 		"statistic on exactly those neurons, images and k, for a like-for-like comparison. With d = %d, a PC1 share cannot fall below 1/min(k, d) = %.1f%% "+
 		"(the paper's floor: 1/100 = 1%%).\n\n",
-		c.IndirectNeurons, max(1, t.MLPWidth/c.IndirectNeurons), max(1, t.MLPWidth/c.IndirectNeurons), c.IndirectImages, c.IndirectK,
+		which, c.IndirectImages, c.IndirectK,
 		100*float64(c.IndirectK)/float64(c.IndirectImages), t.Dim, 100/float64(min(c.IndirectK, t.Dim)))
 	p("Timings (wall clock):\n\n| phase | time |\n|---|---|\n")
 	for _, tm := range t.Timings {

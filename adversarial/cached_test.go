@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,25 +99,7 @@ func TestDescribeThenRunFromFolder(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 1+len(prompts))
 	imgDir := filepath.Join(work, "images")
-	require.NoError(t, os.MkdirAll(imgDir, 0o755))
-	var index strings.Builder
-	w := csv.NewWriter(&index)
-	w.Write([]string{"description", "file"})
-	for i, row := range rows[1:] {
-		// The shapes renderer draws only what it parses; "moon" is enough.
-		imgs, err := ShapesGenerator{}.Generate(t.Context(), "a moon", 2, uint64(i))
-		require.NoError(t, err)
-		for k, img := range imgs {
-			name := fmt.Sprintf("%03d_%d.png", i, k)
-			f, err := os.Create(filepath.Join(imgDir, name))
-			require.NoError(t, err)
-			require.NoError(t, png.Encode(f, img))
-			require.NoError(t, f.Close())
-			w.Write([]string{row[0], name})
-		}
-	}
-	w.Flush()
-	require.NoError(t, os.WriteFile(filepath.Join(imgDir, "index.csv"), []byte(index.String()), 0o644))
+	require.NoError(t, WriteFolder(t.Context(), imgDir, ShapesGenerator{}, prompts, 2))
 
 	gen, err := OpenFolder(imgDir)
 	require.NoError(t, err)

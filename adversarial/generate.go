@@ -1,6 +1,7 @@
 package adversarial
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -139,6 +140,38 @@ func readImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("adversarial: %w", err)
 	}
 	return img, nil
+}
+
+// WriteFolder renders n images of each description with gen (seed i for
+// the i-th description) into dir as PNG files and writes dir/index.csv in
+// the layout [OpenFolder] reads: the folder an outside text-to-image model
+// would make for [WritePrompts]'s list, made by any [Generator]. Errors:
+// the generator's, a failed write (named).
+func WriteFolder(ctx context.Context, dir string, gen Generator, descriptions []string, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("adversarial: %w", err)
+	}
+	var index bytes.Buffer
+	cw := csv.NewWriter(&index)
+	cw.Write([]string{"description", "file"})
+	for i, d := range descriptions {
+		imgs, err := gen.Generate(ctx, d, n, uint64(i))
+		if err != nil {
+			return err
+		}
+		for k, img := range imgs {
+			name := fmt.Sprintf("%04d_%d.png", i, k)
+			if err := writePNG(filepath.Join(dir, name), img); err != nil {
+				return err
+			}
+			cw.Write([]string{d, name})
+		}
+	}
+	cw.Flush()
+	if err := os.WriteFile(filepath.Join(dir, "index.csv"), index.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("adversarial: %w", err)
+	}
+	return nil
 }
 
 // WritePrompts writes the to-do list for an external text-to-image model:

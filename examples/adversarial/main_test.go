@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,24 +59,11 @@ func TestOutsideImages(t *testing.T) {
 	assert.Equal(t, []string{"description", "images", "seed"}, rows[0])
 
 	gen := filepath.Join(t.TempDir(), "generated")
-	require.NoError(t, os.MkdirAll(gen, 0o755))
-	var index strings.Builder
-	cw := csv.NewWriter(&index)
-	cw.Write([]string{"description", "file"})
-	for i, row := range rows[1:] {
-		imgs, err := adversarial.ShapesGenerator{}.Generate(t.Context(), row[0], 4, uint64(i))
-		require.NoError(t, err)
-		for k, img := range imgs {
-			name := fmt.Sprintf("%03d_%d.png", i, k)
-			g, err := os.Create(filepath.Join(gen, name))
-			require.NoError(t, err)
-			require.NoError(t, png.Encode(g, img))
-			require.NoError(t, g.Close())
-			cw.Write([]string{row[0], name})
-		}
+	var prompts []string
+	for _, row := range rows[1:] {
+		prompts = append(prompts, row[0])
 	}
-	cw.Flush()
-	require.NoError(t, os.WriteFile(filepath.Join(gen, "index.csv"), []byte(index.String()), 0o644))
+	require.NoError(t, adversarial.WriteFolder(t.Context(), gen, adversarial.ShapesGenerator{}, prompts, 4))
 
 	p = base
 	p.generated = gen

@@ -240,7 +240,11 @@ func fromStateDict(sd StateDict, src source, o *options) (*Model, error) {
 		m.tokenizer = tok
 	}
 	if m.tokenizer != nil && m.Text != nil && m.tokenizer.VocabSize() != m.Config.Text.VocabSize {
-		return nil, fmt.Errorf("clip: %s: the vocabulary has %d tokens, the model's token embedding %d", src.path, m.tokenizer.VocabSize(), m.Config.Text.VocabSize)
+		from := src.path
+		if o.vocabPath != "" {
+			from = o.vocabPath + " for " + src.path
+		}
+		return nil, fmt.Errorf("clip: %s: the vocabulary has %d tokens, the model's token embedding %d", from, m.tokenizer.VocabSize(), m.Config.Text.VocabSize)
 	}
 	return m, nil
 }

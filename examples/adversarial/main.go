@@ -59,8 +59,8 @@ import (
 
 	"github.com/neuronlens/neuronlens/adversarial"
 	"github.com/neuronlens/neuronlens/decompose"
+	"github.com/neuronlens/neuronlens/examples/internal/cli"
 	"github.com/neuronlens/neuronlens/internal/shapes"
-	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/lens"
 )
 
@@ -75,6 +75,7 @@ type params struct {
 	chat, chatModel, generated           string
 	threshold                            float64
 	blocklist, out, layers, norm         string
+	shapesModel                          string
 }
 
 func main() {
@@ -102,6 +103,7 @@ func main() {
 	flag.StringVar(&p.chatModel, "chat-model", "", "the \"model\" field sent with -chat")
 	flag.StringVar(&p.generated, "generated", "", "judge images made by an outside text-to-image model: a folder with index.csv (description,file) instead of the shapes renderer")
 	flag.BoolVar(&p.describeOnly, "describe-only", false, "stop after the descriptions: write <out>/prompts.csv (description,images,seed) for an outside text-to-image model, then run again with -generated")
+	flag.StringVar(&p.shapesModel, "shapes-model", "", cli.ShapesModelUsage)
 	flag.StringVar(&p.norm, "norm", "reference", "dictionary normalization of the text pool: reference (the reference's column scaling) or unit (unit texts)")
 	flag.Parse()
 	if err := run(p, os.Stdout); err != nil {
@@ -113,10 +115,11 @@ func main() {
 func run(p params, w io.Writer) error {
 	start := time.Now()
 	ctx := context.Background()
-	m, err := shapesmodel.Model()
+	m, name, err := cli.ShapesModel(p.shapesModel)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "Model: %s.\n\n", name)
 	L := m.Config.Vision.Layers
 	layers := []int{max(L-4, 0), max(L-3, 0), L - 2} // the reference's 8, 9, 10 of 12, scaled
 	if p.layers != "" {

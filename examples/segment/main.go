@@ -12,6 +12,7 @@
 //	go run ./examples/segment
 //	go run ./examples/segment -n 100 -class predicted -markdown
 //	go run ./examples/segment -draws 5    # random neurons: mean ± std of 5 draws
+//	go run ./examples/segment -shapes-model shapes-model/    # a model retrained by examples/train
 //
 // On a user's model and folder of images with masks:
 //
@@ -55,7 +56,6 @@ import (
 	"github.com/neuronlens/neuronlens/examples/internal/cli"
 	"github.com/neuronlens/neuronlens/internal/npy"
 	"github.com/neuronlens/neuronlens/internal/shapeseg"
-	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/lens"
 	"github.com/neuronlens/neuronlens/segment"
 )
@@ -70,6 +70,7 @@ type options struct {
 	// The shapes world.
 	analyze, n, k int
 	worldSeed     uint64
+	shapesModel   string
 	markdown      bool
 }
 
@@ -96,6 +97,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 500, "shapes world: held-out images to segment, after the -analyze ones")
 	flag.Uint64Var(&o.worldSeed, "world-seed", shapeseg.DefaultSeed, "shapes world: seed of the held-out images")
 	flag.StringVar(&o.class, "class", "predicted", "shapes world: segment the predicted class (as METHOD.md §4) or the given (true) one")
+	flag.StringVar(&o.shapesModel, "shapes-model", "", cli.ShapesModelUsage)
 	flag.BoolVar(&o.markdown, "markdown", false, "print the table in Markdown")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -145,7 +147,8 @@ func run(ctx context.Context, o options) error {
 		if o.analyze < 1 || o.n < 1 {
 			return errors.New("-analyze and -n must be positive")
 		}
-		if m, err = shapesmodel.Model(); err != nil {
+		var name string
+		if m, name, err = cli.ShapesModel(o.shapesModel); err != nil {
 			return err
 		}
 		if cls, err = shapeseg.Classifier(m); err != nil {
@@ -164,8 +167,11 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		src = shapeseg.Source{World: ew, Predict: predict}
-		what = fmt.Sprintf("the embedded shapes-world model; %d held-out images of the shapes world (seed %d; directions from %d others), %s class", o.n, o.worldSeed, o.analyze, o.class)
+		what = fmt.Sprintf("%s; %d held-out images of the shapes world (seed %d; directions from %d others), %s class", name, o.n, o.worldSeed, o.analyze, o.class)
 	} else {
+		if o.shapesModel != "" {
+			return errors.New("-shapes-model runs on the shapes world: leave out -model and -random")
+		}
 		if o.model != "" && o.random {
 			return errors.New("give one of -model and -random")
 		}

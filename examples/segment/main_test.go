@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,4 +44,22 @@ func TestMeanStd(t *testing.T) {
 	require.Equal(t, "2.0 ± 1.0", meanStd([]float64{1, 2, 3}))
 	require.Equal(t, "5.0 ± 0.0", meanStd([]float64{5}))
 	require.Equal(t, "–", meanStd(nil))
+}
+
+// TestShapesModelFolder runs the shapes world on a model folder as
+// examples/train writes it (here, copies of the embedded files), and
+// refuses a folder without a model and a clash with -model.
+func TestShapesModelFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{shapesmodel.CheckpointFile, shapesmodel.VocabFile} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "shapesmodel", name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	o := options{protocol: "reference", weighting: "mean", class: "given", analyze: 60, n: 6, worldSeed: 1, draws: 1, shapesModel: dir}
+	require.NoError(t, run(t.Context(), o))
+	o.shapesModel = t.TempDir()
+	require.ErrorContains(t, run(t.Context(), o), shapesmodel.CheckpointFile)
+	o.shapesModel, o.model = dir, "model.pt"
+	require.ErrorContains(t, run(t.Context(), o), "-shapes-model")
 }

@@ -2,6 +2,14 @@
 // learns the BPE vocabulary from the world's texts, trains with
 // internal/train and writes the checkpoint, the vocabulary and a JSON
 // report with the final held-out quality to -out.
+//
+//	go run ./examples/train                  # the shipped model, 8,000 steps (about 16 minutes on 2 cores)
+//	go run ./examples/train -vision-width 128 -vision-layers 6 -text-width 128 -text-layers 4 \
+//	    -embed-dim 128 -out shapes-b6        # a bigger one (about 46 minutes)
+//
+// The architecture flags keep each MLP 4× its tower's width. The examples
+// that run on the shapes world read a trained folder with -shapes-model
+// (examples/segment, examples/adversarial).
 package main
 
 import (
@@ -17,25 +25,35 @@ import (
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/shapes"
+	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/internal/train"
 )
 
 func main() {
-	def := train.DefaultConfig(0)
+	cfg := train.DefaultConfig(0)
+	v, tx := cfg.Model.Vision, cfg.Model.Text
 	out := flag.String("out", "shapes-model", "output directory")
-	seed := flag.Uint64("seed", def.Seed, "seed of the weights, the world and the text choice")
-	steps := flag.Int("steps", def.Steps, "optimizer steps")
-	batch := flag.Int("batch", def.Batch, "image-text pairs per step")
-	shards := flag.Int("shards", def.Shards, "fixed parts of a batch (the result depends on it)")
-	lr := flag.Float64("lr", def.LR, "peak learning rate")
-	warmup := flag.Int("warmup", def.Warmup, "warmup steps")
-	evalEvery := flag.Int("eval", def.EvalEvery, "evaluate (and save) every this many steps")
+	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the weights, the world and the text choice")
+	flag.IntVar(&cfg.Steps, "steps", cfg.Steps, "optimizer steps")
+	flag.IntVar(&cfg.Batch, "batch", cfg.Batch, "image-text pairs per step")
+	flag.IntVar(&cfg.Shards, "shards", cfg.Shards, "fixed parts of a batch (the result depends on it)")
+	flag.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
+	flag.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "warmup steps")
+	flag.IntVar(&cfg.EvalEvery, "eval", cfg.EvalEvery, "evaluate (and save) every this many steps")
 	merges := flag.Int("merges", 2000, "most BPE merges")
-	classWeight := flag.Float64("class", def.ClassWeight, "weight of the class-prompt loss (0: contrastive only)")
-	probe := flag.Float64("probe", def.ProbeWeight, "weight of the shape-probe loss on decorrelated images (0: off)")
-	promptFrac := flag.Float64("prompts", def.PromptFrac, "fraction of pairs whose text is a class prompt")
+	flag.Float64Var(&cfg.ClassWeight, "class", cfg.ClassWeight, "weight of the class-prompt loss (0: contrastive only)")
+	flag.Float64Var(&cfg.ProbeWeight, "probe", cfg.ProbeWeight, "weight of the shape-probe loss on decorrelated images (0: off)")
+	flag.Float64Var(&cfg.PromptFrac, "prompts", cfg.PromptFrac, "fraction of pairs whose text is a class prompt")
+	flag.IntVar(&v.Width, "vision-width", v.Width, "image tower width (its MLPs are 4× as wide)")
+	flag.IntVar(&v.Layers, "vision-layers", v.Layers, "image tower blocks")
+	flag.IntVar(&v.Heads, "vision-heads", v.Heads, "image tower attention heads")
+	flag.IntVar(&tx.Width, "text-width", tx.Width, "text tower width (its MLPs are 4× as wide)")
+	flag.IntVar(&tx.Layers, "text-layers", tx.Layers, "text tower blocks")
+	flag.IntVar(&tx.Heads, "text-heads", tx.Heads, "text tower attention heads")
+	flag.IntVar(&cfg.Model.EmbedDim, "embed-dim", cfg.Model.EmbedDim, "joint embedding dimension d")
 	flag.Parse()
-	if err := run(*out, *seed, *steps, *batch, *shards, *lr, *warmup, *evalEvery, *merges, *classWeight, *promptFrac, *probe); err != nil {
+	v.MLPWidth, tx.MLPWidth = 4*v.Width, 4*tx.Width
+	if err := run(*out, cfg, *merges); err != nil {
 		fmt.Fprintln(os.Stderr, "train:", err)
 		os.Exit(1)
 	}
@@ -50,11 +68,11 @@ type report struct {
 	Finished string
 }
 
-func run(out string, seed uint64, steps, batch, shards int, lr float64, warmup, evalEvery, maxMerges int, classWeight, promptFrac, probe float64) error {
+func run(out string, cfg train.Config, maxMerges int) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	merges := train.LearnBPE(train.Texts(seed, 20000), maxMerges)
+	merges := train.LearnBPE(train.Texts(cfg.Seed, 20000), maxMerges)
 	var vocab bytes.Buffer
 	if err := train.WriteBPE(&vocab, merges); err != nil {
 		return err
@@ -63,19 +81,21 @@ func run(out string, seed uint64, steps, batch, shards int, lr float64, warmup, 
 	if err != nil {
 		return err
 	}
+	cfg.Model.Text.VocabSize = tok.VocabSize()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write(vocab.Bytes())
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "vocab.txt.gz"), gz.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, shapesmodel.VocabFile), gz.Bytes(), 0o644); err != nil {
 		return err
 	}
-	cfg := train.DefaultConfig(tok.VocabSize())
-	cfg.Seed, cfg.Steps, cfg.Batch, cfg.Shards, cfg.LR, cfg.Warmup, cfg.EvalEvery = seed, steps, batch, shards, lr, warmup, evalEvery
-	cfg.ClassWeight, cfg.PromptFrac, cfg.ProbeWeight = classWeight, promptFrac, probe
-	fmt.Printf("vocabulary: %d merges, %d ids; %d steps of %d pairs\n", len(merges), tok.VocabSize(), steps, batch)
+	steps := cfg.Steps
+	fmt.Printf("vocabulary: %d merges, %d ids; %d steps of %d pairs\n", len(merges), tok.VocabSize(), steps, cfg.Batch)
 	start := time.Now()
 	m, err := train.Run(context.Background(), cfg, tok, func(p train.Progress) {
 		fmt.Printf("step %4d/%d  loss %.4f  class %.4f  probe %.4f  lr %.2e  scale %5.1f  |g| %6.3f  %6.0fs", p.Step, p.Steps, p.Loss, p.ClassLoss, p.ProbeLoss, p.LR, p.Scale, p.GradNorm, p.Elapsed.Seconds())
@@ -91,7 +111,7 @@ func run(out string, seed uint64, steps, batch, shards int, lr float64, warmup, 
 		return err
 	}
 	elapsed := time.Since(start)
-	q, err := train.Evaluate(context.Background(), m, shapes.HeldOut(seed, 300), 100)
+	q, err := train.Evaluate(context.Background(), m, shapes.HeldOut(cfg.Seed, 300), 100)
 	if err != nil {
 		return err
 	}
@@ -109,7 +129,7 @@ func save(out string, m *clip.Model, cfg train.Config, merges int, elapsed time.
 	if err := train.Save(&buf, m, nil); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "shapes-clip.safetensors"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, shapesmodel.CheckpointFile), buf.Bytes(), 0o644); err != nil {
 		return err
 	}
 	js, err := json.MarshalIndent(report{Config: cfg, Merges: merges, Seconds: elapsed.Seconds(), Quality: q,
@@ -117,5 +137,5 @@ func save(out string, m *clip.Model, cfg train.Config, merges int, elapsed time.
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, "shapes-clip.json"), append(js, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(out, shapesmodel.ReportFile), append(js, '\n'), 0o644)
 }

@@ -12,7 +12,8 @@
 // [clip.ReadBPEMerges]; SOT and EOT are the last two ids). shapes-clip.json
 // holds the training configuration and the measured held-out quality. The
 // files live here rather than in testdata/ because go:embed cannot reach
-// outside a package's directory. `go run ./examples/train` remakes them.
+// outside a package's directory. `go run ./examples/train` remakes them;
+// [Load] reads the folder it writes, at whatever size it was trained.
 //
 // # Use
 //

@@ -134,3 +134,39 @@ func TestFilesLoadWithClipLoad(t *testing.T) {
 	_, err = clip.Load("../../testdata/clip/model/small/model.safetensors", clip.WithVocab(vocabPath))
 	assert.ErrorContains(t, err, "vocabulary has")
 }
+
+// Load reads a folder written like examples/train's output into the same
+// model as the embedded one, and names the file that is missing or broken.
+func TestLoadFolder(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, CheckpointFile), checkpoint, 0o644))
+	_, err := Load(dir)
+	assert.ErrorContains(t, err, VocabFile)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, VocabFile), vocab, 0o644))
+	m, err := Load(dir)
+	require.NoError(t, err)
+	embedded, err := Model()
+	require.NoError(t, err)
+	assert.Equal(t, embedded.Config, m.Config)
+	img := shapes.HeldOut(1, 1).At(0).Image
+	a, err := embedded.EncodeImage(img)
+	require.NoError(t, err)
+	b, err := m.EncodeImage(img)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	ta, err := embedded.EncodeText([]string{"two red stars on water"})
+	require.NoError(t, err)
+	tb, err := m.EncodeText([]string{"two red stars on water"})
+	require.NoError(t, err)
+	assert.Equal(t, ta, tb)
+
+	_, err = Load(filepath.Join(dir, "absent"))
+	assert.ErrorContains(t, err, CheckpointFile)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, VocabFile), []byte("not gzip"), 0o644))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, VocabFile)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, VocabFile), vocab, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, CheckpointFile), checkpoint[:len(checkpoint)/2], 0o644))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, CheckpointFile)
+}

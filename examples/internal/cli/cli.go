@@ -1,5 +1,6 @@
 // Package cli holds what the example programs share: choosing a model from
-// flags and drawing a progress bar.
+// flags (a checkpoint, a random model or a shapes-world model) and drawing a
+// progress bar.
 package cli
 
 import (
@@ -10,8 +11,28 @@ import (
 	"time"
 
 	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/internal/shapesmodel"
 	"github.com/neuronlens/neuronlens/lens"
 )
+
+// ShapesModelUsage documents the -shapes-model flag of the examples that
+// run on the shapes world.
+const ShapesModelUsage = "shapes world: a model retrained by examples/train (its -out folder) instead of the embedded one"
+
+// ShapesModel returns the embedded shapes CLIP when dir is empty, else the
+// one examples/train wrote to dir, with words naming it for a report.
+func ShapesModel(dir string) (*clip.Model, string, error) {
+	if dir == "" {
+		m, err := shapesmodel.Model()
+		return m, "the embedded shapes-world model", err
+	}
+	m, err := shapesmodel.Load(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("-shapes-model: %w", err)
+	}
+	v := m.Config.Vision
+	return m, fmt.Sprintf("the shapes-world model in %s (vision width %d, %d blocks)", dir, v.Width, v.Layers), nil
+}
 
 // Model loads the checkpoint at path, or, when random is "b32" or "small",
 // builds a random model with seed 1 and says so on w.

@@ -7,6 +7,7 @@
 //
 //	go run ./examples/table1                          # print the table
 //	go run ./examples/table1 -write README.md # and put it in README.md
+//	go run ./examples/table1 -shapes-model shapes-b6  # a model retrained by examples/train
 //
 // -write replaces only the part of the file between the markers
 // "<!-- table1:begin -->" and "<!-- table1:end -->" (appending them if the
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/neuronlens/neuronlens/examples/internal/cli"
@@ -44,26 +46,34 @@ func main() {
 	flag.IntVar(&cfg.IndirectK, "indirect-k", d.IndirectK, "top images per neuron for the indirect PC1 statistic")
 	flag.IntVar(&cfg.Workers, "workers", 0, "goroutines (0: GOMAXPROCS)")
 	write := flag.String("write", "", "Markdown file to put the table in (between its table1 markers)")
+	model := flag.String("shapes-model", "", cli.ShapesModelUsage)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, cfg, *write); err != nil {
+	if err := run(ctx, cfg, *model, *write); err != nil {
 		fmt.Fprintln(os.Stderr, "table1:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cfg table1.Config, write string) error {
-	m, err := shapesmodel.Model()
+func run(ctx context.Context, cfg table1.Config, dir, write string) error {
+	m, _, err := cli.ShapesModel(dir)
 	if err != nil {
 		return err
+	}
+	name, report := "the embedded shapes CLIP", shapesmodel.Report()
+	if dir != "" {
+		// The training report is optional: without it the line gives the
+		// architecture only.
+		name = "the shapes CLIP in " + dir
+		report, _ = os.ReadFile(filepath.Join(dir, shapesmodel.ReportFile))
 	}
 	cfg.Progress = cli.Bar(os.Stderr)
 	tab, err := table1.Run(ctx, m, cfg)
 	if err != nil {
 		return err
 	}
-	tab.Model = table1.ModelLine(m, shapesmodel.Report())
+	tab.Model = name + ", " + table1.ModelLine(m, report)
 	cmd := "go run ./examples/table1"
 	if args := os.Args[1:]; len(args) > 0 {
 		cmd += " " + strings.Join(args, " ")

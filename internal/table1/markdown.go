@@ -45,7 +45,7 @@ func (t *Table) Markdown(command string) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("Regenerate with `%s` (%v on this machine, %d workers).\n\n", command, t.Total.Round(time.Second), c.Workers)
 	if t.Model != "" {
-		p("Our model: the embedded shapes CLIP, %s.\n\n", t.Model)
+		p("Our model: %s.\n\n", t.Model)
 	}
 	p("| | paper: ImageNet, OpenAI ViT-B/32, layer 9 of 12 |")
 	for _, r := range t.Rows {

@@ -130,7 +130,7 @@ type Row struct {
 // Table is the result of [Run].
 type Table struct {
 	Config Config
-	Model  string // a one-line description of the model
+	Model  string // a one-line description of the model, e.g. "the embedded shapes CLIP, " + ModelLine(…)
 	Chance float64
 	// Blocks, MLPWidth and Dim are the image tower's depth, its neurons per
 	// layer and the embedding dimension.

@@ -33,7 +33,7 @@ func TestRunSmall(t *testing.T) {
 		assert.NoError(t, err, f)
 	}
 	assert.Contains(t, s, "unit dictionary")
-	assert.Contains(t, s, "the embedded shapes-world model")
+	assert.Contains(t, s, "Model: the embedded shapes CLIP.")
 	err = run(params{npairs: 1, pairImages: 4, seeds: 1, images: 4, analyze: 60, k: 5, words: 10, out: dir, shapesModel: filepath.Join(dir, "absent")}, &out)
 	assert.ErrorContains(t, err, "-shapes-model")
 	err = run(params{npairs: 1, pairImages: 4, seeds: 1, images: 4, analyze: 60, k: 5, words: 10, out: dir, norm: "columns"}, &out)

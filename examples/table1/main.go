@@ -57,15 +57,14 @@ func main() {
 }
 
 func run(ctx context.Context, cfg table1.Config, dir, write string) error {
-	m, _, err := cli.ShapesModel(dir)
+	m, name, err := cli.ShapesModel(dir)
 	if err != nil {
 		return err
 	}
-	name, report := "the embedded shapes CLIP", shapesmodel.Report()
+	report := shapesmodel.Report()
 	if dir != "" {
 		// The training report is optional: without it the line gives the
 		// architecture only.
-		name = "the shapes CLIP in " + dir
 		report, _ = os.ReadFile(filepath.Join(dir, shapesmodel.ReportFile))
 	}
 	cfg.Progress = cli.Bar(os.Stderr)

@@ -24,14 +24,13 @@ const ShapesModelUsage = "shapes world: a model retrained by examples/train (its
 func ShapesModel(dir string) (*clip.Model, string, error) {
 	if dir == "" {
 		m, err := shapesmodel.Model()
-		return m, "the embedded shapes-world model", err
+		return m, "the embedded shapes CLIP", err
 	}
 	m, err := shapesmodel.Load(dir)
 	if err != nil {
 		return nil, "", fmt.Errorf("-shapes-model: %w", err)
 	}
-	v := m.Config.Vision
-	return m, fmt.Sprintf("the shapes-world model in %s (vision width %d, %d blocks)", dir, v.Width, v.Layers), nil
+	return m, "the shapes CLIP in " + dir, nil
 }
 
 // Model loads the checkpoint at path, or, when random is "b32" or "small",

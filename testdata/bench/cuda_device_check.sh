@@ -28,8 +28,9 @@
 #              gemm, then fused), the batch-64 B32/B16/L14 forward and B32
 #              SecondOrder benchmarks with each path, BenchmarkAnalyzeCUDA
 #              (512 images) with each path, PyTorch at batch 64 on B32, B16
-#              and L14, and the ratio tables (one per path) with the lens
-#              overheads; logs in $OUT/final-*.txt
+#              and L14, the ratio tables (one per path) with the lens
+#              overheads, and BenchmarkAnalyzeHostB32 (the host's share of
+#              Analyze's phase 1, 512 images); logs in $OUT/final-*.txt
 set -u
 MODE=${1:-}
 cd "$(dirname "$0")/../.."
@@ -106,6 +107,12 @@ if [ "$MODE" = "--final" ]; then
   for attn in gemm fused; do
     grep -hE 'AnalyzeCUDA.*(images/s)' "$OUT/final-lens-$attn.txt" | sed "s/^/$attn: /" | tee -a "$OUT/summary.txt"
   done
+  # The host's share of Analyze's phase 1 alone (a device that answers at
+  # once): if its effects-images/s is well above AnalyzeCUDA's, the gap is
+  # on the device side (transfers), not in preprocessing, records or cache.
+  ANALYZE_IMAGES=512 timeout 25 "$LBIN" -test.run '^$' -test.bench 'AnalyzeHostB32' -test.benchtime=1x \
+    > "$OUT/final-lens-host.txt" 2>&1
+  grep -hE 'AnalyzeHostB32|FAIL|panic' "$OUT/final-lens-host.txt" | sed "s/^/host only: /" | tee -a "$OUT/summary.txt"
   echo "(Analyze: effects/encode = phase-1 rate over the forward-only rate, goal >= 0.9;" \
     "SecondOrder: lens overhead inside the forward pass, goal < 10%)" | tee -a "$OUT/summary.txt"
   step "done, rc=$rc" | tee -a "$OUT/summary.txt"

@@ -1,0 +1,97 @@
+package lens
+
+import (
+	"context"
+	"image"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/clip/cuda"
+)
+
+// replayAccel stands in for a device that takes no time: every call
+// returns the same precomputed results, sized like cuda.Encoder's
+// SecondOrderProj for the batch. It isolates the host's share of
+// Analyze's first phase on the device path.
+type replayAccel struct {
+	B  int
+	so cuda.SecondOrder // for B images
+}
+
+func newReplayAccel(m *clip.Model, layer, B int) *replayAccel {
+	v := m.Config.Vision
+	N, K, d := v.MLPWidth, (v.Layers-1-layer)*v.Heads, m.Config.EmbedDim
+	r := rand.New(rand.NewPCG(1, 2))
+	fill := func(n int, lo, hi float32) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = lo + (hi-lo)*r.Float32()
+		}
+		return x
+	}
+	return &replayAccel{B: B, so: cuda.SecondOrder{Layer: layer, B: B, N: N, K: K, D: d,
+		Alpha: fill(B*N*K, -1, 1), One: fill(B*K, 0.5, 1), Mu: fill(B*K, -0.1, 0.1),
+		Emb: fill(B*d, -1, 1), Norm: fill(B, 1, 2), MuPost: fill(B, -0.1, 0.1), SigmaPost: fill(B, 0.5, 1),
+		Proj: fill(B*N*K, -1, 1)}}
+}
+
+func (a *replayAccel) batch() int { return a.B }
+func (a *replayAccel) close()     {}
+
+func (a *replayAccel) secondOrder(_ context.Context, pixels [][]float32, _ int, _ *secondU) (*cuda.SecondOrder, error) {
+	so := a.so
+	so.B = len(pixels)
+	return &so, nil
+}
+
+func (a *replayAccel) secondOrderProj(ctx context.Context, pixels [][]float32, layer int, _ *deviceBasis) (*cuda.SecondOrder, error) {
+	return a.secondOrder(ctx, pixels, layer, nil)
+}
+
+// BenchmarkAnalyzeHostB32 is the host's side of Analyze's first phase on
+// the device path (lens.WithDevice("cuda")) for ViT-B/32 layer 9: reading
+// and preprocessing the images, the records (A and W, 3,072×24 each, and
+// C(I)), the cache writes and the sums, with a device that answers at once
+// (replayAccel, batches of 64). Its effects-images/s bounds what the host
+// can feed a GPU with this many cores; ANALYZE_IMAGES sets the images
+// (default 256, 224×224 random images in memory, as BenchmarkAnalyzeCUDA).
+// The model's weights are random; only its shapes matter here.
+func BenchmarkAnalyzeHostB32(b *testing.B) {
+	m := b32(b)
+	n := 256
+	if s := os.Getenv("ANALYZE_IMAGES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	u, err := secondOf(m, 9)
+	if err == nil {
+		_, err = gramOf(m, 9)
+	}
+	if err == nil {
+		_, err = basisOf(m, u)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	imgs := make([]image.Image, n)
+	for i := range imgs {
+		imgs[i] = randomImage(uint64(1000+i), 224, 224)
+	}
+	src := Generator(n, func(i int) (image.Image, error) { return imgs[i], nil })
+	acc := newReplayAccel(m, 9, 64)
+	var effects float64
+	progress := WithProgress(func(p ProgressReport) {
+		if p.Phase == "effects" && p.Done == p.Total {
+			effects = p.PerSecond
+		}
+	})
+	for b.Loop() {
+		if _, err := Analyze(b.Context(), m, src, WithLayers(9), withAccel(acc), progress); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(effects, "effects-images/s")
+}

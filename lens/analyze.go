@@ -194,6 +194,8 @@ type runner struct {
 	caps   []*capture
 	layers []int
 	temp   string
+	// The device path's recycled records and pixels.
+	recPool, pxPool *floatPool
 }
 
 func newRunner(m *clip.Model, src Source, layers []int, cfg *config) (*runner, error) {

@@ -52,6 +52,10 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 		}
 		cancel(err)
 	}
+	// Records and pixels are hundreds of kilobytes per image; recycling them
+	// spares the host a fresh allocation, and its page faults, per image.
+	r.recPool = &floatPool{n: r.cache.size}
+	r.pxPool = &floatPool{n: 3 * r.m.Config.Vision.ImageSize * r.m.Config.Vision.ImageSize}
 	var wg sync.WaitGroup
 	prepped, computed := make(chan *devBatch, 1), make(chan *devBatch, 1)
 	wg.Go(func() {
@@ -88,6 +92,9 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 					}
 					bt.sos[j] = so
 				}
+				for _, p := range bt.pixels {
+					r.pxPool.put(p)
+				}
 				bt.pixels = nil
 			}
 			select {
@@ -113,6 +120,9 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 		}
 		for j := range r.layers {
 			sums[j].addBatch(views, j, r.cfg.workers)
+		}
+		for _, rec := range bt.recs {
+			r.recPool.put(rec)
 		}
 		for k := range bt.recs {
 			done++
@@ -148,8 +158,9 @@ func (r *runner) prepare(ctx context.Context, lo, hi int) (*devBatch, error) {
 		if err != nil {
 			return fmt.Errorf("lens: image %d (%s): %w", i, id, err)
 		}
-		p, err := clip.Preprocess(img, S)
-		if err != nil {
+		p := r.pxPool.get()
+		if err := clip.PreprocessTo(p, img, S); err != nil {
+			r.pxPool.put(p)
 			return fmt.Errorf("lens: image %d (%s): %w", i, id, err)
 		}
 		bt.ids[k], px[k] = id, p
@@ -182,7 +193,7 @@ func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceB
 	}
 	d := r.cache.d
 	err := parallel.For(ctx, n, r.cfg.workers, func(_, t int) error {
-		rec := make([]float32, r.cache.size)
+		rec := r.recPool.get() // every value is written below
 		f, views := r.cache.split(rec)
 		copy(f, bt.sos[0].Emb[t*d:(t+1)*d])
 		for j, u := range r.us {
@@ -269,4 +280,25 @@ func deviceSecondBatch(ctx context.Context, m *clip.Model, dev accel, u *secondU
 		return nil, err
 	}
 	return out, nil
+}
+
+// floatPool recycles float32 buffers of length n.
+type floatPool struct {
+	n int
+	p sync.Pool
+}
+
+func (p *floatPool) get() []float32 {
+	if b, ok := p.p.Get().(*[]float32); ok {
+		return *b
+	}
+	return make([]float32, p.n)
+}
+
+// put returns b to the pool; b must not be used afterwards.
+func (p *floatPool) put(b []float32) {
+	if cap(b) >= p.n {
+		b = b[:p.n]
+		p.p.Put(&b)
+	}
 }

@@ -277,14 +277,16 @@ func TestAnalyzeDevicePath(t *testing.T) {
 }
 
 // TestAnalyzeDeviceRecords: the device's records equal the CPU's, entry
-// by entry, so that a cache may mix them.
+// by entry, so that a cache may mix them. Five batches of two (and a
+// last one) make the device path reuse its recycled buffers, which must
+// leave nothing of an earlier image behind.
 func TestAnalyzeDeviceRecords(t *testing.T) {
 	m := randomModel(t, smallConfig(), 64)
-	src := &countingSource{n: 5}
+	src := &countingSource{n: 11}
 	cpuDir, devDir := t.TempDir(), t.TempDir()
 	_, err := Analyze(t.Context(), m, src, WithLayers(3, 4), WithK(2), WithCache(cpuDir))
 	require.NoError(t, err)
-	_, err = Analyze(t.Context(), m, src, WithLayers(3, 4), WithK(2), WithCache(devDir), withAccel(&cpuAccel{m: m, B: 3}))
+	_, err = Analyze(t.Context(), m, src, WithLayers(3, 4), WithK(2), WithCache(devDir), withAccel(&cpuAccel{m: m, B: 2}))
 	require.NoError(t, err)
 	u3, _ := secondOf(m, 3)
 	u4, _ := secondOf(m, 4)

@@ -121,10 +121,8 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 		for j := range r.layers {
 			sums[j].addBatch(views, j, r.cfg.workers)
 		}
-		for _, rec := range bt.recs {
+		for k, rec := range bt.recs {
 			r.recPool.put(rec)
-		}
-		for k := range bt.recs {
 			done++
 			if bt.cached[k] {
 				meter.skip++

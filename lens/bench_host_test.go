@@ -65,21 +65,8 @@ func BenchmarkAnalyzeHostB32(b *testing.B) {
 	if s := os.Getenv("ANALYZE_IMAGES"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	u, err := secondOf(m, 9)
-	if err == nil {
-		_, err = gramOf(m, 9)
-	}
-	if err == nil {
-		_, err = basisOf(m, u)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	imgs := make([]image.Image, n)
-	for i := range imgs {
-		imgs[i] = randomImage(uint64(1000+i), 224, 224)
-	}
-	src := Generator(n, func(i int) (image.Image, error) { return imgs[i], nil })
+	prepareLayer(b, m, 9)
+	src := images(n, 224)
 	acc := newReplayAccel(m, 9, 64)
 	var effects float64
 	progress := WithProgress(func(p ProgressReport) {
@@ -94,4 +81,29 @@ func BenchmarkAnalyzeHostB32(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 	b.ReportMetric(effects, "effects-images/s")
+}
+
+// images is a source of n random size×size images held in memory.
+func images(n, size int) Source {
+	imgs := make([]image.Image, n)
+	for i := range imgs {
+		imgs[i] = randomImage(uint64(1000+i), size, size)
+	}
+	return Generator(n, func(i int) (image.Image, error) { return imgs[i], nil })
+}
+
+// prepareLayer builds the per-layer quantities Analyze's device path
+// caches on m (u vectors, Gram matrix, device basis), so that benchmarks
+// time the images alone.
+func prepareLayer(b *testing.B, m *clip.Model, layer int) {
+	u, err := secondOf(m, layer)
+	if err == nil {
+		_, err = gramOf(m, layer)
+	}
+	if err == nil {
+		_, err = basisOf(m, u)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
 }

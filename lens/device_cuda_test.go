@@ -3,7 +3,6 @@
 package lens
 
 import (
-	"image"
 	"os"
 	"strconv"
 	"sync"
@@ -40,14 +39,6 @@ func b32Vision(t testing.TB) *clip.Model {
 			Vision: &clip.VisionConfig{ImageSize: 224, PatchSize: 32, Width: 768, Layers: 12, Heads: 12, MLPWidth: 3072}}, 70)
 	})
 	return b32VisionModel
-}
-
-func images(n, size int) Source {
-	imgs := make([]image.Image, n)
-	for i := range imgs {
-		imgs[i] = randomImage(uint64(1000+i), size, size)
-	}
-	return Generator(n, func(i int) (image.Image, error) { return imgs[i], nil })
 }
 
 func TestAnalyzeCUDAMatchesCPU(t *testing.T) {
@@ -149,16 +140,7 @@ func BenchmarkAnalyzeCUDA(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer enc.Close()
-	u, err := secondOf(m, 9)
-	if err == nil {
-		_, err = gramOf(m, 9)
-	}
-	if err == nil {
-		_, err = basisOf(m, u)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	prepareLayer(b, m, 9)
 	src := images(n, 224)
 	pix := make([][]float32, n)
 	for i := range pix {

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"slices"
 	"sync"
+
+	"github.com/neuronlens/neuronlens/internal/parallel"
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/kernels"

@@ -3,8 +3,9 @@ package lens
 import (
 	"context"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"sync"
+
+	"github.com/neuronlens/neuronlens/internal/parallel"
 
 	"gonum.org/v1/gonum/mat"
 

@@ -3,9 +3,10 @@ package lens
 import (
 	"context"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"sync"
 	"sync/atomic"
+
+	"github.com/neuronlens/neuronlens/internal/parallel"
 
 	"gonum.org/v1/gonum/mat"
 

@@ -121,17 +121,7 @@ func explicitStats(t *testing.T, m *clip.Model, src Source, layer, k int, opts .
 		var V mat.Dense
 		svd.VTo(&V)
 		v := mat.Col(nil, 0, &V)
-		pos := 0
-		for r := range kk {
-			if floatsDot(X.RawRowView(r), v) > 0 {
-				pos++
-			}
-		}
-		if pos <= kk/2 {
-			for i := range v {
-				v[i] = -v[i]
-			}
-		}
+		orient(X.RawMatrix(), v)
 		s := svd.Values(nil)
 		tot := 0.0
 		for _, x := range s {
@@ -144,14 +134,6 @@ func explicitStats(t *testing.T, m *clip.Model, src Source, layer, k int, opts .
 		ex.explained = append(ex.explained, s[0]*s[0]/tot)
 	}
 	return ex
-}
-
-func floatsDot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
 }
 
 func checkAgainstExplicit(t *testing.T, st *Stats, ex explicitLayer) {

@@ -38,7 +38,8 @@ type Stats struct {
 
 	// Direction is [N, d]: r_n, the first right singular vector of the K×d
 	// matrix of the top images' centred effects (not centred again), signed
-	// so that more than K/2 of those rows project positively.
+	// so that more than K/2 of those rows project positively (ties: so that
+	// the row projecting farthest projects positively).
 	Direction *mat.Dense
 	// Explained [N] is σ_1²/Σσ² of that matrix: the share of the top
 	// images' squared centred norm that r_n explains.

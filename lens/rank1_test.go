@@ -52,7 +52,24 @@ func TestRank1MatchesSVD(t *testing.T) {
 			rankOne.Set(i, j, float64(i-1)*float64(j+1))
 		}
 	}
+	// closePair has σ_1 = (1 + 1e-6)·σ_2, the rest below σ_2/2.
+	closePair := func(k, d int) *mat.Dense {
+		var svd mat.SVD
+		require.True(t, svd.Factorize(random(k, d, 0), mat.SVDThin))
+		var U, V, US, X mat.Dense
+		svd.UTo(&U)
+		svd.VTo(&V)
+		s := make([]float64, k)
+		s[0], s[1] = 1+1e-6, 1
+		for i := 2; i < k; i++ {
+			s[i] = 0.5 * r.Float64()
+		}
+		US.Mul(&U, mat.NewDiagDense(k, s))
+		X.Mul(&US, V.T())
+		return &X
+	}
 	cases := map[string]*mat.Dense{
+		"close pair": closePair(50, 120),
 		"k<d":        random(100, 512, 0.3),
 		"k>d":        random(100, 64, 0.3),
 		"k=d":        random(40, 40, 0.5),

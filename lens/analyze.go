@@ -199,8 +199,10 @@ type runner struct {
 	caps   []*capture
 	layers []int
 	temp   string
-	// The device path's recycled records and pixels.
+	// The device path's recycled records, pixels and, per layer, device
+	// results (*cuda.SecondOrder).
 	recPool, pxPool *floatPool
+	soPools         []sync.Pool
 }
 
 func newRunner(m *clip.Model, src Source, layers []int, cfg *config) (*runner, error) {

@@ -57,6 +57,9 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 	// spares the host a fresh allocation, and its page faults, per image.
 	r.recPool = &floatPool{n: r.cache.size}
 	r.pxPool = &floatPool{n: 3 * r.m.Config.Vision.ImageSize * r.m.Config.Vision.ImageSize}
+	// So are the device's results, tens of megabytes per batch and layer:
+	// a batch's go back to their layer's pool once its records are made.
+	r.soPools = make([]sync.Pool, len(r.layers))
 	var wg sync.WaitGroup
 	prepped, computed := make(chan *devBatch, 1), make(chan *devBatch, 1)
 	wg.Go(func() {
@@ -80,12 +83,13 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 			if len(bt.todo) > 0 {
 				pa, _ := dev.(projAccel)
 				for j, l := range r.layers {
+					dst, _ := r.soPools[j].Get().(*cuda.SecondOrder)
 					var so *cuda.SecondOrder
 					var err error
 					if pa != nil && !r.cfg.noShared {
-						so, err = pa.secondOrderProj(ctx, bt.pixels, l, bases[j])
+						so, err = pa.secondOrderProj(ctx, dst, bt.pixels, l, bases[j])
 					} else {
-						so, err = dev.secondOrder(ctx, bt.pixels, l, nil)
+						so, err = dev.secondOrder(ctx, dst, bt.pixels, l, nil)
 					}
 					if err != nil {
 						fail(err)
@@ -206,6 +210,9 @@ func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceB
 		bt.recs[k] = rec
 		return nil
 	})
+	for j, so := range bt.sos {
+		r.soPools[j].Put(so)
+	}
 	bt.sos = nil
 	return err
 }
@@ -249,7 +256,7 @@ func deviceSecondBatch(ctx context.Context, m *clip.Model, dev accel, u *secondU
 			})
 			var so *cuda.SecondOrder
 			if err == nil {
-				so, err = dev.secondOrder(ctx, pixels, u.layer, u)
+				so, err = dev.secondOrder(ctx, nil, pixels, u.layer, u)
 			}
 			if err != nil {
 				cancel(err)

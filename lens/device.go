@@ -53,9 +53,11 @@ func deviceOf(cfg *config) (string, error) {
 
 // accel is the device side of the lens: one batch of images through the
 // forward pass, with the second-order quantities of one layer. With u, the
-// effects' products too (uploading u on first use).
+// effects' products too (uploading u on first use). A non-nil dst is
+// filled and returned, its arrays reused as cuda.Encoder.SecondOrderProj
+// does.
 type accel interface {
-	secondOrder(ctx context.Context, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error)
+	secondOrder(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error)
 	batch() int // images per call that keep the device busy
 	close()
 }
@@ -63,7 +65,7 @@ type accel interface {
 // projAccel is an accel that also computes the records' projection
 // (deviceBasis) on the device.
 type projAccel interface {
-	secondOrderProj(ctx context.Context, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error)
+	secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error)
 }
 
 // openAccel returns the accelerator for m, or nil for the CPU.
@@ -103,7 +105,7 @@ type encAccel struct {
 
 func (a *encAccel) batch() int { return max(a.enc.MaxBatch(), 1) }
 
-func (a *encAccel) secondOrder(ctx context.Context, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error) {
+func (a *encAccel) secondOrder(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error) {
 	var uv *cuda.UVectors
 	if u != nil && u.K > 0 {
 		a.mu.Lock()
@@ -118,14 +120,14 @@ func (a *encAccel) secondOrder(ctx context.Context, pixels [][]float32, layer in
 		}
 		a.mu.Unlock()
 	}
-	so, err := a.enc.SecondOrder(ctx, pixels, layer, uv)
+	so, err := a.enc.SecondOrderProj(ctx, dst, pixels, layer, uv, nil)
 	if err != nil {
 		return nil, fmt.Errorf("lens: cuda: %w", err)
 	}
 	return so, nil
 }
 
-func (a *encAccel) secondOrderProj(ctx context.Context, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error) {
+func (a *encAccel) secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error) {
 	var p *cuda.Projection
 	if bs.P != nil {
 		a.mu.Lock()
@@ -140,7 +142,7 @@ func (a *encAccel) secondOrderProj(ctx context.Context, pixels [][]float32, laye
 		}
 		a.mu.Unlock()
 	}
-	so, err := a.enc.SecondOrderProj(ctx, pixels, layer, nil, p)
+	so, err := a.enc.SecondOrderProj(ctx, dst, pixels, layer, nil, p)
 	if err != nil {
 		return nil, fmt.Errorf("lens: cuda: %w", err)
 	}

@@ -35,7 +35,10 @@ type cpuAccel struct {
 func (a *cpuAccel) batch() int { return a.B }
 func (a *cpuAccel) close()     {}
 
-func (a *cpuAccel) secondOrder(ctx context.Context, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error) {
+// secondOrder fills dst as cuda.Encoder.SecondOrderProj does: its arrays
+// are reused where large enough, after being filled with NaNs, so that a
+// value it fails to write shows.
+func (a *cpuAccel) secondOrder(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error) {
 	a.calls.Add(1)
 	if a.fail != nil {
 		return nil, a.fail
@@ -44,11 +47,16 @@ func (a *cpuAccel) secondOrder(ctx context.Context, pixels [][]float32, layer in
 	T, H, N, L, d := v.Tokens(), v.Heads, v.MLPWidth, v.Layers, a.m.Config.EmbedDim
 	K := (L - 1 - layer) * H
 	B := len(pixels)
-	so := &cuda.SecondOrder{Layer: layer, B: B, N: N, K: K, D: d,
-		Alpha: make([]float32, B*N*K), One: make([]float32, B*K), Mu: make([]float32, B*K),
-		Emb: make([]float32, B*d), Norm: make([]float32, B), MuPost: make([]float32, B), SigmaPost: make([]float32, B)}
+	so := dst
+	if so == nil {
+		so = new(cuda.SecondOrder)
+	}
+	old := *so
+	*so = cuda.SecondOrder{Layer: layer, B: B, N: N, K: K, D: d,
+		Alpha: nanFilled(old.Alpha, B*N*K), One: nanFilled(old.One, B*K), Mu: nanFilled(old.Mu, B*K),
+		Emb: nanFilled(old.Emb, B*d), Norm: nanFilled(old.Norm, B), MuPost: nanFilled(old.MuPost, B), SigmaPost: nanFilled(old.SigmaPost, B)}
 	if u != nil {
-		so.Effects = make([]float32, B*N*d)
+		so.Effects = nanFilled(old.Effects, B*N*d)
 	}
 	for b, p := range pixels {
 		c := newCapture(a.m, []int{layer})
@@ -85,6 +93,49 @@ func (a *cpuAccel) secondOrder(ctx context.Context, pixels [][]float32, layer in
 					so.Effects[(b*N+n)*d+j] = float32(s * e)
 				}
 			}
+		}
+	}
+	return so, nil
+}
+
+// nanFilled returns b with length n, reusing its array when large enough,
+// every value NaN.
+func nanFilled(b []float32, n int) []float32 {
+	if cap(b) < n {
+		b = make([]float32, n)
+	}
+	b = b[:n]
+	for i := range b {
+		b[i] = float32(math.NaN())
+	}
+	return b
+}
+
+// cpuProjAccel is cpuAccel that also computes the records' projection, as
+// the GPU does (projAccel), from its definition.
+type cpuProjAccel struct{ cpuAccel }
+
+func (a *cpuProjAccel) secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error) {
+	old := dst
+	so, err := a.secondOrder(ctx, dst, pixels, layer, nil)
+	if err != nil {
+		return nil, err
+	}
+	var reuse []float32
+	if old != nil {
+		reuse = old.Proj
+	}
+	B, NK, K := so.B, so.N*so.K, so.K
+	so.Proj = nanFilled(reuse, B*NK)
+	// Proj[b, i] = Σ_k P[i,k]·One[b,k] + Σ_k P[i,K+k]·Mu[b,k] + P[i,2K]
+	for b := range B {
+		for i := range NK {
+			p := bs.P[i*(2*K+1) : (i+1)*(2*K+1)]
+			s := float64(p[2*K])
+			for k := range K {
+				s += float64(p[k])*float64(so.One[b*K+k]) + float64(p[K+k])*float64(so.Mu[b*K+k])
+			}
+			so.Proj[b*NK+i] = float32(s)
 		}
 	}
 	return so, nil
@@ -283,30 +334,38 @@ func TestAnalyzeDevicePath(t *testing.T) {
 func TestAnalyzeDeviceRecords(t *testing.T) {
 	m := randomModel(t, smallConfig(), 64)
 	src := &countingSource{n: 11}
-	cpuDir, devDir := t.TempDir(), t.TempDir()
+	cpuDir := t.TempDir()
 	_, err := Analyze(t.Context(), m, src, WithLayers(3, 4), WithK(2), WithCache(cpuDir))
-	require.NoError(t, err)
-	_, err = Analyze(t.Context(), m, src, WithLayers(3, 4), WithK(2), WithCache(devDir), withAccel(&cpuAccel{m: m, B: 2}))
 	require.NoError(t, err)
 	u3, _ := secondOf(m, 3)
 	u4, _ := secondOf(m, 4)
 	c, err := openCache(cpuDir, m, []int{3, 4}, []int{u3.K, u4.K}, newConfig(nil))
 	require.NoError(t, err)
-	c2, err := openCache(devDir, m, []int{3, 4}, []int{u3.K, u4.K}, newConfig(nil))
-	require.NoError(t, err)
-	for i := range src.n {
-		a, ok := c.load(i, src.ID(i))
-		require.True(t, ok)
-		b, ok := c2.load(i, src.ID(i))
-		require.True(t, ok)
-		fa, la := c.split(a)
-		fb, lb := c2.split(b)
-		numtest.Close(t, fa, fb, 0, 1e-6*numtest.Norm(fa), "f")
-		for j := range la {
-			numtest.Close(t, la[j].A, lb[j].A, 0, 1e-5*numtest.Norm(la[j].A), "A", j)
-			numtest.Close(t, la[j].W, lb[j].W, 0, 1e-5*numtest.Norm(la[j].W), "W", j)
-			numtest.Close(t, la[j].C, lb[j].C, 0, 1e-5*numtest.Norm(la[j].C), "C", j)
-		}
+	for name, acc := range map[string]accel{
+		"shared term on the host":   &cpuAccel{m: m, B: 2},
+		"shared term on the device": &cpuProjAccel{cpuAccel{m: m, B: 2}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			devDir := t.TempDir()
+			_, err = Analyze(t.Context(), m, src, WithLayers(3, 4), WithK(2), WithCache(devDir), withAccel(acc))
+			require.NoError(t, err)
+			c2, err := openCache(devDir, m, []int{3, 4}, []int{u3.K, u4.K}, newConfig(nil))
+			require.NoError(t, err)
+			for i := range src.n {
+				a, ok := c.load(i, src.ID(i))
+				require.True(t, ok)
+				b, ok := c2.load(i, src.ID(i))
+				require.True(t, ok)
+				fa, la := c.split(a)
+				fb, lb := c2.split(b)
+				numtest.Close(t, fa, fb, 0, 1e-6*numtest.Norm(fa), "f")
+				for j := range la {
+					numtest.Close(t, la[j].A, lb[j].A, 0, 1e-5*numtest.Norm(la[j].A), "A", j)
+					numtest.Close(t, la[j].W, lb[j].W, 0, 1e-5*numtest.Norm(la[j].W), "W", j)
+					numtest.Close(t, la[j].C, lb[j].C, 0, 1e-5*numtest.Norm(la[j].C), "C", j)
+				}
+			}
+		})
 	}
 }
 

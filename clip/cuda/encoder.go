@@ -382,13 +382,18 @@ func (e *Encoder) lensShape(layer int) (N, K, d int) {
 // (made by [Encoder.UploadU] for the same layer) it also returns the
 // effects. It panics when layer is out of range or u is for another layer.
 func (e *Encoder) SecondOrder(ctx context.Context, pixels [][]float32, layer int, u *UVectors) (*SecondOrder, error) {
-	return e.SecondOrderProj(ctx, pixels, layer, u, nil)
+	return e.SecondOrderProj(ctx, nil, pixels, layer, u, nil)
 }
 
 // SecondOrderProj is [Encoder.SecondOrder] that also returns the product of
 // a projection with each image's One, Mu and 1 (SecondOrder.Proj), computed
-// on the device beside the alphas; proj nil is SecondOrder.
-func (e *Encoder) SecondOrderProj(ctx context.Context, pixels [][]float32, layer int, u *UVectors, proj *Projection) (*SecondOrder, error) {
+// on the device beside the alphas (proj nil: no product), and that fills
+// dst when it is not nil: dst is returned, its arrays reused where they are
+// large enough, so that a caller going through many batches need not
+// allocate (and the system zero) tens of megabytes per batch. Every value
+// of the result is written; nothing of dst's old contents remains. After
+// an error dst holds no useful values.
+func (e *Encoder) SecondOrderProj(ctx context.Context, dst *SecondOrder, pixels [][]float32, layer int, u *UVectors, proj *Projection) (*SecondOrder, error) {
 	N, K, d := e.lensShape(layer)
 	if u != nil && (u.Layer != layer || u.enc != e) {
 		panic("clip/cuda: SecondOrder: u vectors of another layer or encoder")
@@ -397,19 +402,27 @@ func (e *Encoder) SecondOrderProj(ctx context.Context, pixels [][]float32, layer
 		panic("clip/cuda: SecondOrder: projection of another layer or encoder")
 	}
 	B := len(pixels)
-	so := &SecondOrder{Layer: layer, B: B, N: N, K: K, D: d}
+	so := dst
+	if so == nil {
+		so = new(SecondOrder)
+	}
+	old := *so
+	*so = SecondOrder{Layer: layer, B: B, N: N, K: K, D: d}
+	sized := false
 	req := &lensRequest{layer: layer, u: u, proj: proj}
 	err := e.run(ctx, pixels, req, func(lo, hi int) *batchResult {
-		// Allocated here, while the device works on the first batch: the
-		// alphas are large, and zeroing them is not free.
-		if so.Alpha == nil {
-			so.Alpha, so.One, so.Mu = make([]float32, B*N*K), make([]float32, B*K), make([]float32, B*K)
-			so.Emb, so.Norm, so.MuPost, so.SigmaPost = make([]float32, B*d), make([]float32, B), make([]float32, B), make([]float32, B)
+		// Sized here, while the device works on the first batch: the
+		// alphas are large, and a fresh array is not free.
+		if !sized {
+			sized = true
+			so.Alpha, so.One, so.Mu = resize(old.Alpha, B*N*K), resize(old.One, B*K), resize(old.Mu, B*K)
+			so.Emb, so.Norm = resize(old.Emb, B*d), resize(old.Norm, B)
+			so.MuPost, so.SigmaPost = resize(old.MuPost, B), resize(old.SigmaPost, B)
 			if u != nil {
-				so.Effects = make([]float32, B*N*d)
+				so.Effects = resize(old.Effects, B*N*d)
 			}
 			if proj != nil {
-				so.Proj = make([]float32, B*N*K)
+				so.Proj = resize(old.Proj, B*N*K)
 			}
 		}
 		r := &batchResult{
@@ -435,6 +448,15 @@ func (e *Encoder) SecondOrderProj(ctx context.Context, pixels [][]float32, layer
 		so.Norm[b] = float32(math.Sqrt(s))
 	}
 	return so, nil
+}
+
+// resize returns b with length n, reusing its array when it is large
+// enough; the values are left to be overwritten.
+func resize(b []float32, n int) []float32 {
+	if cap(b) >= n {
+		return b[:n]
+	}
+	return make([]float32, n)
 }
 
 // lensRequest asks a forward pass to keep the traces of one layer.

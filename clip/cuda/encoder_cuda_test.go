@@ -276,7 +276,7 @@ func TestSecondOrderProjection(t *testing.T) {
 	require.NoError(t, err)
 	defer proj.Free()
 	pix := randomPixels(4, cfg.Vision.ImageSize, 16)
-	so, err := enc.SecondOrderProj(t.Context(), pix, layer, nil, proj)
+	so, err := enc.SecondOrderProj(t.Context(), nil, pix, layer, nil, proj)
 	require.NoError(t, err)
 	require.Len(t, so.Proj, 4*N*K)
 	want := make([]float32, len(so.Proj))
@@ -291,4 +291,74 @@ func TestSecondOrderProjection(t *testing.T) {
 		}
 	}
 	closeRel(t, want, so.Proj, 1e-5, "proj")
+}
+
+// TestSecondOrderProjReusesDst runs batches of several sizes through one
+// destination: each result equals a fresh call's, with dst's arrays reused
+// when they are large enough and nothing left of the previous batch.
+func TestSecondOrderProjReusesDst(t *testing.T) {
+	cfg := small["quickgelu"]
+	m := randomModel(t, "quickgelu", cfg, 17)
+	enc := newEncoderOrSkip(t, m, WithMaxBatch(2))
+	layer := 1
+	N, K, d := cfg.Vision.MLPWidth, (cfg.Vision.Layers-1-layer)*cfg.Vision.Heads, cfg.EmbedDim
+	r := rand.New(rand.NewPCG(18, 19))
+	P := make([]float32, N*K*(2*K+1))
+	for i := range P {
+		P[i] = float32(r.NormFloat64())
+	}
+	proj, err := enc.UploadProjection(layer, P)
+	require.NoError(t, err)
+	defer proj.Free()
+	U := make([]float32, N*K*d)
+	for i := range U {
+		U[i] = float32(r.NormFloat64())
+	}
+	uv, err := enc.UploadU(layer, U)
+	require.NoError(t, err)
+	defer uv.Free()
+
+	var dst *SecondOrder
+	for i, tc := range []struct {
+		images int
+		u      *UVectors
+		p      *Projection
+		reused bool
+	}{
+		{5, uv, proj, false},
+		{3, uv, proj, true},  // smaller: the same arrays
+		{3, nil, nil, true},  // no effects, no projection
+		{7, uv, proj, false}, // larger: new arrays
+	} {
+		pix := randomPixels(tc.images, cfg.Vision.ImageSize, uint64(30+i))
+		want, err := enc.SecondOrderProj(t.Context(), nil, pix, layer, tc.u, tc.p)
+		require.NoError(t, err)
+		var alpha0 *float32
+		if dst != nil {
+			alpha0 = &dst.Alpha[0]
+		}
+		got, err := enc.SecondOrderProj(t.Context(), dst, pix, layer, tc.u, tc.p)
+		require.NoError(t, err)
+		if dst != nil {
+			require.Same(t, dst, got)
+			assert.Equal(t, tc.reused, alpha0 == &got.Alpha[0], "batch %d: alphas reused", i)
+		}
+		require.Equal(t, want.B, got.B)
+		require.Len(t, got.Alpha, len(want.Alpha))
+		closeRel(t, want.Alpha, got.Alpha, 1e-6, "alpha")
+		closeRel(t, want.One, got.One, 1e-6, "one")
+		closeRel(t, want.Mu, got.Mu, 1e-6, "mu")
+		closeRel(t, want.Emb, got.Emb, 1e-6, "emb")
+		closeRel(t, want.Norm, got.Norm, 1e-6, "norm")
+		closeRel(t, want.MuPost, got.MuPost, 1e-6, "mu post")
+		closeRel(t, want.SigmaPost, got.SigmaPost, 1e-6, "sigma post")
+		if tc.u == nil {
+			assert.Nil(t, got.Effects)
+			assert.Nil(t, got.Proj)
+		} else {
+			closeRel(t, want.Effects, got.Effects, 1e-6, "effects")
+			closeRel(t, want.Proj, got.Proj, 1e-6, "proj")
+		}
+		dst = got
+	}
 }

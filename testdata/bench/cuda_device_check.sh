@@ -110,7 +110,7 @@ if [ "$MODE" = "--final" ]; then
   # The host's share of Analyze's phase 1 alone (a device that answers at
   # once): if its effects-images/s is well above AnalyzeCUDA's, the gap is
   # on the device side (transfers), not in preprocessing, records or cache.
-  ANALYZE_IMAGES=512 timeout 25 "$LBIN" -test.run '^$' -test.bench 'AnalyzeHostB32' -test.benchtime=1x \
+  ANALYZE_IMAGES=512 timeout 50 "$LBIN" -test.run '^$' -test.bench 'AnalyzeHostB32' -test.benchtime=1x \
     > "$OUT/final-lens-host.txt" 2>&1
   grep -hE 'AnalyzeHostB32|FAIL|panic' "$OUT/final-lens-host.txt" | sed "s/^/host only: /" | tee -a "$OUT/summary.txt"
   echo "(Analyze: effects/encode = phase-1 rate over the forward-only rate, goal >= 0.9;" \

@@ -194,7 +194,8 @@ type taps struct {
 	start, n []int
 	k        []int32
 	stride   int
-	lo, hi   int // input window [lo, hi) in absolute input coordinates
+	lo, hi   int  // input window [lo, hi) in absolute input coordinates
+	identity bool // output i is input lo+i: the size does not change
 }
 
 // bicubic is the Keys cubic convolution kernel with a = -0.5, evaluated with
@@ -234,6 +235,7 @@ func newTaps(inSize, outSize, first, count int) taps {
 			t.start[i], t.n[i], t.k[i] = first+i, 1, 1<<precisionBits
 		}
 		t.rebase()
+		t.identity = true
 		return t
 	}
 	scale := float64(inSize) / float64(outSize)
@@ -369,6 +371,12 @@ func (r *resampler) horizontal(dst []uint8) {
 	n := len(r.line) / 3
 	pr, pg, pb := r.line[:n], r.line[n:2*n], r.line[2*n:3*n]
 	dr, dg, db := dst[:r.s], dst[r.s:2*r.s], dst[2*r.s:3*r.s]
+	if t.identity { // one tap of weight 1 each: a copy
+		copy(dr, pr)
+		copy(dg, pg)
+		copy(db, pb)
+		return
+	}
 	for x := range dr {
 		k := t.k[x*t.stride : x*t.stride+t.n[x]]
 		s := t.start[x]
@@ -390,6 +398,11 @@ func (r *resampler) horizontal(dst []uint8) {
 func (r *resampler) vertical(y int) {
 	t := &r.v
 	s3 := 3 * r.s
+	if t.identity {
+		o := t.start[y] % r.ring * s3
+		copy(r.row, r.tmp[o:o+s3])
+		return
+	}
 	acc := r.acc
 	for i := range acc {
 		acc[i] = 1 << (precisionBits - 1)

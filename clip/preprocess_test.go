@@ -534,6 +534,17 @@ func BenchmarkPreprocess(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 	})
+	// An image already s×s: both passes are copies.
+	presized := img.SubImage(image.Rect(100, 100, 100+s, 100+s))
+	b.Run("Presized", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := PreprocessTo(dst, presized, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+	})
 }
 
 // FuzzPreprocess checks that any geometry gives an error or a [3, S, S]

@@ -244,17 +244,28 @@ func (t *Tops) sorted(n int) []topEntry {
 // with W_n = U_n C and w̄_n its mean; cc is ‖c‖². The result is clamped at 0.
 func centredNorm2(G []float64, a []float32, abar []float64, w []float32, wbar []float64, cc float64, beta []float64) float64 {
 	K := len(abar)
+	a, w, wbar, beta = a[:K], w[:K], wbar[:K], beta[:K]
 	for i := range K {
 		beta[i] = float64(a[i]) - abar[i]
 	}
 	q := cc
 	for i := range K {
-		var gi float64
-		row := G[i*K : (i+1)*K]
-		for j := range K {
-			gi += row[j] * beta[j]
+		// (G β)_i with four partial sums: the additions' latency, not the
+		// multiplications, bounds a single running sum.
+		row := G[i*K : (i+1)*K : (i+1)*K]
+		var s0, s1, s2, s3 float64
+		j := 0
+		for ; j+4 <= K; j += 4 {
+			r, b := row[j:j+4:j+4], beta[j:j+4:j+4]
+			s0 += r[0] * b[0]
+			s1 += r[1] * b[1]
+			s2 += r[2] * b[2]
+			s3 += r[3] * b[3]
 		}
-		q += beta[i] * (gi + 2*(float64(w[i])-wbar[i]))
+		for ; j < K; j++ {
+			s0 += row[j] * beta[j]
+		}
+		q += beta[i] * ((s0 + s1) + (s2 + s3) + 2*(float64(w[i])-wbar[i]))
 	}
 	return math.Max(q, 0)
 }

@@ -109,6 +109,7 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 			for j := range layers {
 				local[j].add(ls[j].A, ls[j].W, ls[j].C)
 			}
+			run.recPool.put(rec)
 			mu.Lock()
 			done++
 			if cached {
@@ -150,10 +151,11 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 	done = 0
 	tmu := make([]sync.Mutex, len(layers))
 	err = parallel.For(ctx, M, cfg.workers, func(w, i int) error {
-		rec, ok := run.cache.load(i, ids[i])
+		rec, ok := run.cache.load(i, ids[i], run.recPool.get())
 		if !ok {
 			return fmt.Errorf("lens: cache: record of image %d (%s) vanished", i, ids[i])
 		}
+		defer run.recPool.put(rec)
 		_, ls := run.cache.split(rec)
 		for j, u := range run.us {
 			norms := run.norms(j, ls[j], ms[j].a, ms[j].w, ms[j].c)
@@ -199,14 +201,17 @@ type runner struct {
 	caps   []*capture
 	layers []int
 	temp   string
-	// The device path's recycled records, pixels and, per layer, device
-	// results (*cuda.SecondOrder).
+	// Recycled records and pixels: hundreds of kilobytes per image, so
+	// that the passes do not allocate (and fault in) fresh ones per image.
 	recPool, pxPool *floatPool
-	soPools         []sync.Pool
+	// The device path's recycled results, per layer (*cuda.SecondOrder).
+	soPools []sync.Pool
 }
 
 func newRunner(m *clip.Model, src Source, layers []int, cfg *config) (*runner, error) {
-	r := &runner{m: m, src: src, cfg: cfg, layers: layers, caps: make([]*capture, cfg.workers)}
+	S := m.Config.Vision.ImageSize
+	r := &runner{m: m, src: src, cfg: cfg, layers: layers, caps: make([]*capture, cfg.workers),
+		pxPool: &floatPool{n: 3 * S * S}}
 	Ks := make([]int, len(layers))
 	for j, l := range layers {
 		u, err := secondOf(m, l)
@@ -233,6 +238,7 @@ func newRunner(m *clip.Model, src Source, layers []int, cfg *config) (*runner, e
 		return nil, err
 	}
 	r.cache = c
+	r.recPool = &floatPool{n: c.size}
 	return r, nil
 }
 
@@ -243,35 +249,48 @@ func (r *runner) close() {
 }
 
 // get returns the id and flat record of image i, from the cache or computed
-// by worker w (and then stored); cached reports which.
+// by worker w (and then stored); cached reports which. The record comes
+// from r.recPool; the caller puts it back when done with it.
 func (r *runner) get(ctx context.Context, w, i int) (id string, rec []float32, cached bool, err error) {
 	id, err = idOf(r.src, i)
 	if err != nil {
 		return "", nil, false, fmt.Errorf("lens: image %d: %w", i, err)
 	}
-	if rec, ok := r.cache.load(i, id); ok {
+	buf := r.recPool.get()
+	if rec, ok := r.cache.load(i, id, buf); ok {
 		return id, rec, true, nil
 	}
+	rec, err = r.compute(ctx, w, i, buf)
+	if err != nil {
+		r.recPool.put(buf)
+		return "", nil, false, err
+	}
+	return id, rec, false, nil
+}
+
+// compute runs image i through worker w's capture and stores its record,
+// made in rec.
+func (r *runner) compute(ctx context.Context, w, i int, rec []float32) ([]float32, error) {
 	id, img, err := r.src.Image(i)
 	if err != nil {
-		return "", nil, false, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
+		return nil, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
 	}
-	px, err := clip.Preprocess(img, r.m.Config.Vision.ImageSize)
-	if err != nil {
-		return "", nil, false, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
+	px := r.pxPool.get()
+	defer r.pxPool.put(px)
+	if err := clip.PreprocessTo(px, img, r.m.Config.Vision.ImageSize); err != nil {
+		return nil, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
 	}
 	if r.caps[w] == nil {
 		r.caps[w] = newCapture(r.m, r.layers)
 	}
 	if err := r.caps[w].run(ctx, r.m, px); err != nil {
-		return "", nil, false, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
+		return nil, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
 	}
-	rec = make([]float32, r.cache.size)
 	r.cache.compute(rec, r.caps[w], r.us, r.cfg)
 	if err := r.cache.store(i, id, rec); err != nil {
-		return "", nil, false, err
+		return nil, err
 	}
-	return id, rec, false, nil
+	return rec, nil
 }
 
 // norms returns the centred norms ‖φ_n - mean_n‖ [N] of one image and layer.

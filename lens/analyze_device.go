@@ -53,12 +53,9 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 		}
 		cancel(err)
 	}
-	// Records and pixels are hundreds of kilobytes per image; recycling them
-	// spares the host a fresh allocation, and its page faults, per image.
-	r.recPool = &floatPool{n: r.cache.size}
-	r.pxPool = &floatPool{n: 3 * r.m.Config.Vision.ImageSize * r.m.Config.Vision.ImageSize}
-	// So are the device's results, tens of megabytes per batch and layer:
-	// a batch's go back to their layer's pool once its records are made.
+	// The device's results are tens of megabytes per batch and layer: like
+	// the records and pixels, they are recycled, a batch's going back to
+	// their layer's pool once its records are made.
 	r.soPools = make([]sync.Pool, len(r.layers))
 	var wg sync.WaitGroup
 	prepped, computed := make(chan *devBatch, 1), make(chan *devBatch, 1)
@@ -153,10 +150,12 @@ func (r *runner) prepare(ctx context.Context, lo, hi int) (*devBatch, error) {
 		if err != nil {
 			return fmt.Errorf("lens: image %d: %w", i, err)
 		}
-		if rec, ok := r.cache.load(i, id); ok {
+		buf := r.recPool.get()
+		if rec, ok := r.cache.load(i, id, buf); ok {
 			bt.ids[k], bt.recs[k], bt.cached[k] = id, rec, true
 			return nil
 		}
+		r.recPool.put(buf)
 		id, img, err := r.src.Image(i)
 		if err != nil {
 			return fmt.Errorf("lens: image %d (%s): %w", i, id, err)

@@ -90,10 +90,10 @@ func BenchmarkAnalyzeHostB32(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			acc := newReplayAccel(m, 9, 64)
 			acc.fresh = fresh
-			var effects float64
+			rates := map[string]float64{}
 			progress := WithProgress(func(p ProgressReport) {
-				if p.Phase == "effects" && p.Done == p.Total {
-					effects = p.PerSecond
+				if p.Done == p.Total {
+					rates[p.Phase] = p.PerSecond
 				}
 			})
 			for b.Loop() {
@@ -102,7 +102,9 @@ func BenchmarkAnalyzeHostB32(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
-			b.ReportMetric(effects, "effects-images/s")
+			b.ReportMetric(rates["effects"], "effects-images/s")
+			b.ReportMetric(rates["norms"], "norms-images/s")
+			b.ReportMetric(rates["directions"], "directions-neurons/s")
 		})
 	}
 }

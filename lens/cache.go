@@ -116,15 +116,15 @@ func (c *cache) path(i int, id string) string {
 	return filepath.Join(c.dir, "img", fmt.Sprintf("%08d-%016x.npy", i, h.Sum64()))
 }
 
-// load returns the record of image i, or false when there is none (or it
-// is unreadable, in which case it is recomputed and replaced).
-func (c *cache) load(i int, id string) ([]float32, bool) {
-	a, err := npy.ReadFile(c.path(i, id))
-	if err != nil || a.Len() != c.size {
+// load returns the record of image i, read into dst's array when it is
+// large enough, or false when there is none (or it is unreadable, in which
+// case it is recomputed and replaced). dst may be overwritten either way.
+func (c *cache) load(i int, id string, dst []float32) ([]float32, bool) {
+	x, _, err := npy.ReadFloat32File(c.path(i, id), dst)
+	if err != nil || len(x) != c.size {
 		return nil, false
 	}
-	x, ok := a.Data.([]float32)
-	return x, ok
+	return x, true
 }
 
 func (c *cache) store(i int, id string, x []float32) error {

@@ -352,9 +352,9 @@ func TestAnalyzeDeviceRecords(t *testing.T) {
 			c2, err := openCache(devDir, m, []int{3, 4}, []int{u3.K, u4.K}, newConfig(nil))
 			require.NoError(t, err)
 			for i := range src.n {
-				a, ok := c.load(i, src.ID(i))
+				a, ok := c.load(i, src.ID(i), nil)
 				require.True(t, ok)
-				b, ok := c2.load(i, src.ID(i))
+				b, ok := c2.load(i, src.ID(i), nil)
 				require.True(t, ok)
 				fa, la := c.split(a)
 				fb, lb := c2.split(b)

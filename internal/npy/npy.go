@@ -125,66 +125,126 @@ func ReadFile(path string) (*Array, error) {
 	return a, nil
 }
 
+// ReadFloat32File reads the float32 (<f4) array in the .npy file at path
+// into dst's array when it holds enough values (else into a new one) and
+// returns the values and the shape; other dtypes are an error. On a
+// little-endian host the file's bytes go straight into the values. It is
+// for reading many arrays of one size without allocating each. Errors
+// name the file.
+func ReadFloat32File(path string, dst []float32) ([]float32, []int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	x, shape, err := readFloat32(bufio.NewReader(f), st.Size(), dst)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return x, shape, nil
+}
+
+// readFloat32 is ReadFloat32File on r, which holds size bytes (−1:
+// unknown).
+func readFloat32(r io.Reader, size int64, dst []float32) ([]float32, []int, error) {
+	descr, shape, n, err := header(r, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	if descr != "<f4" {
+		return nil, nil, fmt.Errorf("%w: dtype %q, want '<f4'", ErrFormat, descr)
+	}
+	if size < 0 {
+		// An unknown length: grow with the data, as Read does.
+		a, err := readData(r, size, descr, shape, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		return append(dst[:0], a.Data.([]float32)...), shape, nil
+	}
+	if cap(dst) < n {
+		dst = make([]float32, n)
+	}
+	dst = dst[:n]
+	if b := rawBytes(dst); b != nil || n == 0 {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, nil, fmt.Errorf("%w: data: shape %v needs %d bytes: %v", ErrFormat, shape, 4*n, err)
+		}
+		return dst, shape, nil
+	}
+	var w [4]byte
+	for i := range dst {
+		if _, err := io.ReadFull(r, w[:]); err != nil {
+			return nil, nil, fmt.Errorf("%w: data: shape %v needs %d bytes: %v", ErrFormat, shape, 4*n, err)
+		}
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(w[:]))
+	}
+	return dst, shape, nil
+}
+
 // Read decodes one array from r. Memory grows with the data read, not with
 // the size the header states, so a short stream with a huge header fails
 // cheaply.
 func Read(r io.Reader) (*Array, error) { return read(r, -1) }
 
-// read decodes one array from r, which holds size bytes in all (−1:
-// unknown). With a known size, a header stating more data than the file
-// holds is an error before any allocation.
-func read(r io.Reader, size int64) (*Array, error) {
+// header reads the preamble and header of one array from r, which holds
+// size bytes in all (−1: unknown), and returns its dtype, shape and element
+// count. With a known size, a header stating more data than the file holds
+// is an error, so that nothing is allocated for it.
+func header(r io.Reader, size int64) (descr string, shape []int, n int, err error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return nil, fmt.Errorf("%w: short preamble: %v", ErrFormat, err)
+		return "", nil, 0, fmt.Errorf("%w: short preamble: %v", ErrFormat, err)
 	}
 	if !bytes.Equal(pre[:6], magic) {
-		return nil, fmt.Errorf("%w: missing magic", ErrFormat)
+		return "", nil, 0, fmt.Errorf("%w: missing magic", ErrFormat)
 	}
 	var hlen int
 	switch pre[6] {
 	case 1:
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, fmt.Errorf("%w: short header length", ErrFormat)
+			return "", nil, 0, fmt.Errorf("%w: short header length", ErrFormat)
 		}
 		hlen = int(binary.LittleEndian.Uint16(b[:]))
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, fmt.Errorf("%w: short header length", ErrFormat)
+			return "", nil, 0, fmt.Errorf("%w: short header length", ErrFormat)
 		}
 		hlen = int(binary.LittleEndian.Uint32(b[:]))
 		if hlen > 1<<20 {
-			return nil, fmt.Errorf("%w: header of %d bytes", ErrFormat, hlen)
+			return "", nil, 0, fmt.Errorf("%w: header of %d bytes", ErrFormat, hlen)
 		}
 	default:
-		return nil, fmt.Errorf("%w: version %d.%d", ErrFormat, pre[6], pre[7])
+		return "", nil, 0, fmt.Errorf("%w: version %d.%d", ErrFormat, pre[6], pre[7])
 	}
 	h := make([]byte, hlen)
 	if _, err := io.ReadFull(r, h); err != nil {
-		return nil, fmt.Errorf("%w: short header", ErrFormat)
+		return "", nil, 0, fmt.Errorf("%w: short header", ErrFormat)
 	}
 	descr, fortran, shape, err := parseHeader(string(h))
 	if err != nil {
-		return nil, err
+		return "", nil, 0, err
 	}
 	if fortran {
-		return nil, fmt.Errorf("%w: Fortran order is not supported", ErrFormat)
+		return "", nil, 0, fmt.Errorf("%w: Fortran order is not supported", ErrFormat)
 	}
-	n := 1
+	n = 1
 	for _, s := range shape {
 		if s < 0 || (s > 0 && n > maxElements/s) {
-			return nil, fmt.Errorf("%w: shape %v too large", ErrFormat, shape)
+			return "", nil, 0, fmt.Errorf("%w: shape %v too large", ErrFormat, shape)
 		}
 		n *= s
 	}
 	item, ok := itemSize[descr]
 	if !ok {
-		return nil, fmt.Errorf("%w: dtype %q is not supported", ErrFormat, descr)
+		return "", nil, 0, fmt.Errorf("%w: dtype %q is not supported", ErrFormat, descr)
 	}
-	need := int64(n) * int64(item)
-	var data []byte
 	if size >= 0 {
 		// The preamble, the header length and the header come first.
 		prefix := int64(8 + hlen)
@@ -193,9 +253,29 @@ func read(r io.Reader, size int64) (*Array, error) {
 		} else {
 			prefix += 4
 		}
-		if size-prefix < need {
-			return nil, fmt.Errorf("%w: data: shape %v needs %d bytes, the file holds %d", ErrFormat, shape, need, max(size-prefix, 0))
+		if need := int64(n) * int64(item); size-prefix < need {
+			return "", nil, 0, fmt.Errorf("%w: data: shape %v needs %d bytes, the file holds %d", ErrFormat, shape, need, max(size-prefix, 0))
 		}
+	}
+	return descr, shape, n, nil
+}
+
+// read decodes one array from r, which holds size bytes in all (−1:
+// unknown).
+func read(r io.Reader, size int64) (*Array, error) {
+	descr, shape, n, err := header(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return readData(r, size, descr, shape, n)
+}
+
+// readData decodes the n values that follow a header.
+func readData(r io.Reader, size int64, descr string, shape []int, n int) (*Array, error) {
+	need := int64(n) * int64(itemSize[descr])
+	var err error
+	var data []byte
+	if size >= 0 {
 		data = make([]byte, need)
 		if _, err := io.ReadFull(r, data); err != nil {
 			return nil, fmt.Errorf("%w: data: %v", ErrFormat, err)

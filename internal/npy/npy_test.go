@@ -2,9 +2,11 @@ package npy
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,7 +99,75 @@ func FuzzRead(f *testing.F) {
 		if err == nil && a.Len() != lenOf(a.Data) {
 			t.Fatalf("shape %v but %d elements", a.Shape, lenOf(a.Data))
 		}
+		// readFloat32, with the size known or not, agrees with read on
+		// float32 arrays and fails on everything else.
+		dst := []float32{7, 7, 7}
+		for _, size := range []int64{int64(len(b)), -1} {
+			x, shape, err32 := readFloat32(bytes.NewReader(b), size, dst)
+			f32, isF32 := []float32(nil), false
+			if err == nil {
+				f32, isF32 = a.Data.([]float32)
+			}
+			if !isF32 {
+				if err32 == nil {
+					t.Fatalf("size %d: readFloat32 read what Read did not (%v)", size, err)
+				}
+				continue
+			}
+			if err32 != nil {
+				t.Fatalf("size %d: readFloat32: %v", size, err32)
+			}
+			if !slices.Equal(shape, a.Shape) || !slices.Equal(bitsOf(x), bitsOf(f32)) {
+				t.Fatalf("size %d: readFloat32 gives %v %v, Read %v %v", size, shape, x, a.Shape, f32)
+			}
+		}
 	})
+}
+
+func bitsOf(x []float32) []uint32 {
+	b := make([]uint32, len(x))
+	for i, v := range x {
+		b[i] = math.Float32bits(v)
+	}
+	return b
+}
+
+func TestReadFloat32File(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.npy")
+	want := []float32{1, -2, 3.5, float32(math.Inf(1)), 5, 6}
+	require.NoError(t, WriteFile(p, []int{2, 3}, want))
+
+	big := make([]float32, 10)
+	x, shape, err := ReadFloat32File(p, big)
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 3}, shape)
+	assert.Equal(t, want, x)
+	assert.Same(t, &big[0], &x[0], "dst's array is reused")
+
+	x, _, err = ReadFloat32File(p, make([]float32, 2))
+	require.NoError(t, err)
+	assert.Equal(t, want, x, "a small dst is replaced")
+	x, _, err = ReadFloat32File(p, nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, x)
+
+	q := filepath.Join(dir, "f8.npy")
+	require.NoError(t, WriteFile(q, []int{2}, []float64{1, 2}))
+	_, _, err = ReadFloat32File(q, nil)
+	require.ErrorIs(t, err, ErrFormat)
+	assert.ErrorContains(t, err, "f8.npy")
+
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	r := filepath.Join(dir, "short.npy")
+	require.NoError(t, os.WriteFile(r, b[:len(b)-3], 0o644))
+	_, _, err = ReadFloat32File(r, big)
+	require.ErrorIs(t, err, ErrFormat)
+	assert.ErrorContains(t, err, "short.npy")
+
+	_, _, err = ReadFloat32File(filepath.Join(dir, "missing.npy"), nil)
+	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func lenOf(d any) int {
@@ -125,10 +195,21 @@ func BenchmarkReadFileRecord(b *testing.B) {
 	}
 	p := filepath.Join(b.TempDir(), "r.npy")
 	require.NoError(b, WriteFile(p, []int{len(x)}, x))
-	b.SetBytes(int64(4 * len(x)))
-	for b.Loop() {
-		if _, err := ReadFile(p); err != nil {
-			b.Fatal(err)
+	b.Run("ReadFile", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(x)))
+		for b.Loop() {
+			if _, err := ReadFile(p); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("ReadFloat32File", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(x)))
+		dst := make([]float32, len(x))
+		for b.Loop() {
+			if _, _, err := ReadFloat32File(p, dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

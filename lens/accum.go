@@ -248,13 +248,14 @@ func centredNorm2(G []float64, a []float32, abar []float64, w []float32, wbar []
 	for i := range K {
 		beta[i] = float64(a[i]) - abar[i]
 	}
+	// G is symmetric: βᵀGβ = Σ_i β_i (G_ii β_i + 2 Σ_{j>i} G_ij β_j), half
+	// the products. Four partial sums: the additions' latency, not the
+	// multiplications, bounds a single running sum.
 	q := cc
 	for i := range K {
-		// (G β)_i with four partial sums: the additions' latency, not the
-		// multiplications, bounds a single running sum.
 		row := G[i*K : (i+1)*K : (i+1)*K]
 		var s0, s1, s2, s3 float64
-		j := 0
+		j := i + 1
 		for ; j+4 <= K; j += 4 {
 			r, b := row[j:j+4:j+4], beta[j:j+4:j+4]
 			s0 += r[0] * b[0]
@@ -265,7 +266,7 @@ func centredNorm2(G []float64, a []float32, abar []float64, w []float32, wbar []
 		for ; j < K; j++ {
 			s0 += row[j] * beta[j]
 		}
-		q += beta[i] * ((s0 + s1) + (s2 + s3) + 2*(float64(w[i])-wbar[i]))
+		q += beta[i] * (row[i]*beta[i] + 2*((s0+s1)+(s2+s3)+(float64(w[i])-wbar[i])))
 	}
 	return math.Max(q, 0)
 }

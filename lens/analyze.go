@@ -150,22 +150,39 @@ func Analyze(ctx context.Context, m *clip.Model, src Source, opts ...Option) (*R
 	meter = newMeter(cfg.progress, "norms", M)
 	done = 0
 	tmu := make([]sync.Mutex, len(layers))
-	err = parallel.For(ctx, M, cfg.workers, func(w, i int) error {
-		rec, ok := run.cache.load(i, ids[i], run.recPool.get())
-		if !ok {
-			return fmt.Errorf("lens: cache: record of image %d (%s) vanished", i, ids[i])
+	// Images go in groups, so that each neuron's Gram matrix is read from
+	// memory once per group rather than once per image.
+	const group = 8
+	err = parallel.For(ctx, (M+group-1)/group, cfg.workers, func(_, g int) error {
+		lo, hi := g*group, min(M, (g+1)*group)
+		recs := make([][]float32, 0, group)
+		defer func() {
+			for _, rec := range recs {
+				run.recPool.put(rec)
+			}
+		}()
+		views := make([][]layerView, len(layers)) // [layer][image]
+		for i := lo; i < hi; i++ {
+			rec, ok := run.cache.load(i, ids[i], run.recPool.get())
+			if !ok {
+				return fmt.Errorf("lens: cache: record of image %d (%s) vanished", i, ids[i])
+			}
+			recs = append(recs, rec)
+			_, ls := run.cache.split(rec)
+			for j := range layers {
+				views[j] = append(views[j], ls[j])
+			}
 		}
-		defer run.recPool.put(rec)
-		_, ls := run.cache.split(rec)
 		for j, u := range run.us {
-			norms := run.norms(j, ls[j], ms[j].a, ms[j].w, ms[j].c)
+			norms := run.norms(j, views[j], ms[j].a, ms[j].w, ms[j].c)
 			tmu[j].Lock()
-			tops[j].addImage(i, norms, ls[j].A, ls[j].C)
+			for b, lv := range views[j] {
+				tops[j].addImage(lo+b, norms[b*u.N:(b+1)*u.N], lv.A, lv.C)
+			}
 			tmu[j].Unlock()
-			_ = u
 		}
 		mu.Lock()
-		done++
+		done += hi - lo
 		meter.report(done)
 		mu.Unlock()
 		return nil
@@ -293,20 +310,27 @@ func (r *runner) compute(ctx context.Context, w, i int, rec []float32) ([]float3
 	return rec, nil
 }
 
-// norms returns the centred norms ‖φ_n - mean_n‖ [N] of one image and layer.
-func (r *runner) norms(j int, lv layerView, abar, wbar, cbar []float64) []float64 {
+// norms returns the centred norms ‖φ_n - mean_n‖ of layer j for the images
+// of views, [len(views), N]: neuron by neuron, so that each Gram matrix is
+// read once for all of them.
+func (r *runner) norms(j int, views []layerView, abar, wbar, cbar []float64) []float64 {
 	u, G := r.us[j], r.grams[j]
 	N, K := u.N, u.K
-	var cc float64
-	for i, v := range lv.C {
-		d := float64(v) - cbar[i]
-		cc += d * d
+	cc := make([]float64, len(views))
+	for b, lv := range views {
+		for i, v := range lv.C {
+			d := float64(v) - cbar[i]
+			cc[b] += d * d
+		}
 	}
-	out := make([]float64, N)
+	out := make([]float64, len(views)*N)
 	beta := make([]float64, K)
 	for n := range N {
-		out[n] = sqrt(centredNorm2(G[n*K*K:(n+1)*K*K], lv.A[n*K:(n+1)*K], abar[n*K:(n+1)*K],
-			lv.W[n*K:(n+1)*K], wbar[n*K:(n+1)*K], cc, beta))
+		Gn := G[n*K*K : (n+1)*K*K]
+		for b, lv := range views {
+			out[b*N+n] = sqrt(centredNorm2(Gn, lv.A[n*K:(n+1)*K], abar[n*K:(n+1)*K],
+				lv.W[n*K:(n+1)*K], wbar[n*K:(n+1)*K], cc[b], beta))
+		}
 	}
 	return out
 }

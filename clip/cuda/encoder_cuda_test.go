@@ -267,11 +267,7 @@ func TestSecondOrderProjection(t *testing.T) {
 	enc := newEncoderOrSkip(t, m)
 	layer := 1
 	N, K := cfg.Vision.MLPWidth, (cfg.Vision.Layers-1-layer)*cfg.Vision.Heads
-	r := rand.New(rand.NewPCG(14, 15))
-	P := make([]float32, N*K*(2*K+1))
-	for i := range P {
-		P[i] = float32(r.NormFloat64())
-	}
+	P := randomFloats(N*K*(2*K+1), 14)
 	proj, err := enc.UploadProjection(layer, P)
 	require.NoError(t, err)
 	defer proj.Free()
@@ -293,6 +289,16 @@ func TestSecondOrderProjection(t *testing.T) {
 	closeRel(t, want, so.Proj, 1e-5, "proj")
 }
 
+// randomFloats returns n standard normal values.
+func randomFloats(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 15))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
 // TestSecondOrderProjReusesDst runs batches of several sizes through one
 // destination: each result equals a fresh call's, with dst's arrays reused
 // when they are large enough and nothing left of the previous batch.
@@ -302,19 +308,10 @@ func TestSecondOrderProjReusesDst(t *testing.T) {
 	enc := newEncoderOrSkip(t, m, WithMaxBatch(2))
 	layer := 1
 	N, K, d := cfg.Vision.MLPWidth, (cfg.Vision.Layers-1-layer)*cfg.Vision.Heads, cfg.EmbedDim
-	r := rand.New(rand.NewPCG(18, 19))
-	P := make([]float32, N*K*(2*K+1))
-	for i := range P {
-		P[i] = float32(r.NormFloat64())
-	}
-	proj, err := enc.UploadProjection(layer, P)
+	proj, err := enc.UploadProjection(layer, randomFloats(N*K*(2*K+1), 18))
 	require.NoError(t, err)
 	defer proj.Free()
-	U := make([]float32, N*K*d)
-	for i := range U {
-		U[i] = float32(r.NormFloat64())
-	}
-	uv, err := enc.UploadU(layer, U)
+	uv, err := enc.UploadU(layer, randomFloats(N*K*d, 19))
 	require.NoError(t, err)
 	defer uv.Free()
 

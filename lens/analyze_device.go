@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/neuronlens/neuronlens/internal/parallel"
 
@@ -24,6 +25,23 @@ type devBatch struct {
 	pixels [][]float32 // their pixels, in todo order
 	sos    []*cuda.SecondOrder
 }
+
+// pipelineTimes say where the device path's first phase spent its time,
+// stage by stage (benchmarks read them through pipelineHook): the stages
+// overlap, so the shares tell which one bounds the rest.
+type pipelineTimes struct {
+	Wall    time.Duration // the whole phase
+	Prepare time.Duration // reading and preprocessing the batches
+	Device  time.Duration // inside the device's calls (transfers and copies included)
+	Starved time.Duration // the device stage waiting for a prepared batch
+	Blocked time.Duration // the device stage waiting for the host to take its results
+	Finish  time.Duration // records, cache writes and sums of the finished batches
+	Batches int
+}
+
+// pipelineHook, when set (by benchmarks), receives each device phase's
+// pipelineTimes.
+var pipelineHook func(pipelineTimes)
 
 // onDevice is Analyze's first phase on the device, a three-stage pipeline:
 // reading and preprocessing the images of batch b+1 (over the workers),
@@ -58,11 +76,15 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 	// their layer's pool once its records are made.
 	r.soPools = make([]sync.Pool, len(r.layers))
 	var wg sync.WaitGroup
+	var times pipelineTimes
+	start := time.Now()
 	prepped, computed := make(chan *devBatch, 1), make(chan *devBatch, 1)
 	wg.Go(func() {
 		defer close(prepped)
 		for lo := 0; lo < M; lo += B {
+			t0 := time.Now()
 			bt, err := r.prepare(ctx, lo, min(lo+B, M))
+			times.Prepare += time.Since(t0)
 			if err != nil {
 				fail(err)
 				return
@@ -76,8 +98,16 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 	})
 	wg.Go(func() {
 		defer close(computed)
-		for bt := range prepped {
+		for {
+			t0 := time.Now()
+			bt, ok := <-prepped
+			times.Starved += time.Since(t0)
+			if !ok {
+				return
+			}
+			t0 = time.Now()
 			if len(bt.todo) > 0 {
+				times.Batches++
 				pa, _ := dev.(projAccel)
 				for j, l := range r.layers {
 					dst, _ := r.soPools[j].Get().(*cuda.SecondOrder)
@@ -99,11 +129,14 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 				}
 				bt.pixels = nil
 			}
+			t1 := time.Now()
+			times.Device += t1.Sub(t0)
 			select {
 			case computed <- bt:
 			case <-ctx.Done():
 				return
 			}
+			times.Blocked += time.Since(t1)
 		}
 	})
 	done := 0
@@ -111,6 +144,7 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 		if failed.Load() {
 			continue // drain
 		}
+		t0 := time.Now()
 		if err := r.finishBatch(context.WithoutCancel(ctx), bt, bases); err != nil {
 			fail(err)
 			continue
@@ -131,8 +165,13 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 			}
 			meter.report(done)
 		}
+		times.Finish += time.Since(t0)
 	}
 	wg.Wait()
+	times.Wall = time.Since(start)
+	if pipelineHook != nil {
+		pipelineHook(times)
+	}
 	return context.Cause(ctx)
 }
 

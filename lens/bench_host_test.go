@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/clip/cuda"
@@ -96,17 +97,48 @@ func BenchmarkAnalyzeHostB32(b *testing.B) {
 					rates[p.Phase] = p.PerSecond
 				}
 			})
+			pt := watchPipeline(b)
 			for b.Loop() {
 				if _, err := Analyze(b.Context(), m, src, WithLayers(9), withAccel(acc), progress); err != nil {
 					b.Fatal(err)
 				}
 			}
+			pt.report(b)
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 			b.ReportMetric(rates["effects"], "effects-images/s")
 			b.ReportMetric(rates["norms"], "norms-images/s")
 			b.ReportMetric(rates["directions"], "directions-neurons/s")
 		})
 	}
+}
+
+// pipelineWatch keeps the last pipelineTimes of a benchmark's Analyze runs.
+type pipelineWatch struct{ last pipelineTimes }
+
+// watchPipeline sets pipelineHook for the benchmark's duration.
+func watchPipeline(b *testing.B) *pipelineWatch {
+	w := &pipelineWatch{}
+	pipelineHook = func(t pipelineTimes) { w.last = t }
+	b.Cleanup(func() { pipelineHook = nil })
+	return w
+}
+
+// report gives the last run's stages as metrics: milliseconds per device
+// batch of each stage's own work, and the shares of the phase the device
+// stage spent waiting for a prepared batch (starved) or for the host to take
+// its results (blocked). A device stage busy nearly all the time bounds the
+// phase; a starved one waits on preprocessing, a blocked one on the records.
+func (w *pipelineWatch) report(b *testing.B) {
+	t := w.last
+	if t.Batches == 0 || t.Wall <= 0 {
+		return
+	}
+	perBatch := func(d time.Duration) float64 { return d.Seconds() * 1e3 / float64(t.Batches) }
+	b.ReportMetric(perBatch(t.Device), "device-ms/batch")
+	b.ReportMetric(perBatch(t.Prepare), "prepare-ms/batch")
+	b.ReportMetric(perBatch(t.Finish), "finish-ms/batch")
+	b.ReportMetric(100*t.Starved.Seconds()/t.Wall.Seconds(), "starved-%")
+	b.ReportMetric(100*t.Blocked.Seconds()/t.Wall.Seconds(), "blocked-%")
 }
 
 // images is a source of n random size×size images held in memory.

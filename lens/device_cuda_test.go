@@ -127,7 +127,8 @@ func TestSecondOrderBatchCUDAMatchesCPU(t *testing.T) {
 // forward pass alone on the same encoder (EncodeBatch of the preprocessed
 // pixels). The analyze case reports images/s over all three phases (k =
 // 100), effects-images/s for the first phase (forward passes, records,
-// cache) and effects/encode, the ratio of that rate to the encoder's.
+// cache) and effects/encode, the ratio of that rate to the encoder's, and
+// where the first phase's pipeline spent its time (pipelineWatch.report).
 func BenchmarkAnalyzeCUDA(b *testing.B) {
 	gpuOrSkip(b)
 	n := 256
@@ -169,11 +170,13 @@ func BenchmarkAnalyzeCUDA(b *testing.B) {
 				effects = p.PerSecond
 			}
 		})
+		pt := watchPipeline(b)
 		for b.Loop() {
 			if _, err := Analyze(b.Context(), m, src, WithLayers(9), WithEncoder(enc), progress); err != nil {
 				b.Fatal(err)
 			}
 		}
+		pt.report(b)
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 		b.ReportMetric(effects, "effects-images/s")
 		if encodeRate > 0 {

@@ -44,25 +44,38 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // BenchmarkSecondOrder is the Analyze-style per-batch work for layer 9 of
-// ViT-B/32: the forward pass plus the alphas and their sums, downloaded.
-// Compare with BenchmarkEncode/B32/batch64 for the lens's overhead.
+// ViT-B/32: the forward pass plus the alphas and their sums, downloaded,
+// into new arrays per call ("B32/layer9/batch64") or into one recycled
+// destination, as Analyze does (".../recycled"). Compare with
+// BenchmarkEncode/B32/batch64 for the lens's overhead.
 func BenchmarkSecondOrder(b *testing.B) {
 	skipWithoutGPU(b)
 	for _, batch := range []int{64} {
-		b.Run(fmt.Sprintf("B32/layer9/batch%d", batch), func(b *testing.B) {
-			m := randomModel(b, "B32", sizes["B32"], 1)
-			enc := newEncoderOrSkip(b, m)
-			pix := randomPixels(batch, 224, 1)
-			if _, err := enc.SecondOrder(b.Context(), pix, 9, nil); err != nil {
-				b.Fatal(err)
+		for _, recycled := range []bool{false, true} {
+			name := fmt.Sprintf("B32/layer9/batch%d", batch)
+			if recycled {
+				name += "/recycled"
 			}
-			for b.Loop() {
-				if _, err := enc.SecondOrder(b.Context(), pix, 9, nil); err != nil {
+			b.Run(name, func(b *testing.B) {
+				m := randomModel(b, "B32", sizes["B32"], 1)
+				enc := newEncoderOrSkip(b, m)
+				pix := randomPixels(batch, 224, 1)
+				so, err := enc.SecondOrder(b.Context(), pix, 9, nil)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
-		})
+				for b.Loop() {
+					var dst *SecondOrder
+					if recycled {
+						dst = so
+					}
+					if so, err = enc.SecondOrderProj(b.Context(), dst, pix, 9, nil, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+			})
+		}
 	}
 }
 

@@ -98,7 +98,7 @@ if [ "$MODE" = "--final" ]; then
   EXP=$(mktemp -d)
   timeout 20 env NEURONLENS_EXPORT="$EXP" "$BIN" -test.run 'TestExportForTorch' -test.v > "$OUT/export.txt" 2>&1
   echo "export rc=$?" | tee -a "$OUT/summary.txt"
-  left=$(( 145 - ($(date +%s) - start) ))
+  left=$(( 160 - ($(date +%s) - start) ))
   timeout $(( left > 20 ? left : 20 )) python3 testdata/bench/torch_bench.py --export "$EXP" --bench --seconds 1 \
     --sizes B32,B16,L14 --batches 64 --json "$OUT/torch.json" \
     --go-bench "$OUT/final-bench-gemm.txt,$OUT/final-bench-fused.txt" > "$OUT/torch.txt" 2>&1

@@ -7,10 +7,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/neuronlens/neuronlens/internal/parallel"
-
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/kernels"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // Accuracy is the zero-shot top-1 accuracy, in percent, of the ablations of

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/neuronlens/neuronlens/internal/parallel"
-
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/kernels"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // ReplacedAccuracy is the zero-shot top-1 accuracy, in percent, of ablation

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/neuronlens/neuronlens/internal/parallel"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	lapackgo "gonum.org/v1/gonum/lapack/gonum"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/kernels"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // Analyze streams the images of src through m and returns, for each layer

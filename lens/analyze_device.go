@@ -7,12 +7,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/neuronlens/neuronlens/internal/parallel"
-
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/clip/cuda"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // devBatch is one device batch of Analyze's first phase, images [lo, hi).

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"image"
 
-	"github.com/neuronlens/neuronlens/internal/parallel"
-
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/kernels"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // SecondOrder returns the second-order effects of every neuron of MLP block

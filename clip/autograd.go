@@ -3,12 +3,13 @@ package clip
 import (
 	"context"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"runtime"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn"
+
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // This file builds the forward pass as a spago autograd graph, for training.

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"runtime"
+
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 var errNoText = errors.New("clip: model has no text tower")

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"image"
 	"runtime"
 
 	"github.com/neuronlens/neuronlens/internal/kernels"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 var errNoVision = errors.New("clip: model has no image tower")

@@ -2,7 +2,6 @@ package decompose
 
 import (
 	"flag"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 const (

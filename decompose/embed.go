@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"hash"
 	"math"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/npy"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
 // Scale is the length of every text embedding of a pool: texts are encoded

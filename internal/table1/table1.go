@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/neuronlens/neuronlens/internal/parallel"
 	"image"
 	"math"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/internal/parallel"
 	"github.com/neuronlens/neuronlens/internal/shapes"
 	"github.com/neuronlens/neuronlens/lens"
 )

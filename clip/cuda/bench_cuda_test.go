@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/neuronlens/neuronlens/clip"
 	"github.com/neuronlens/neuronlens/internal/npy"
+	"github.com/neuronlens/neuronlens/internal/torchexport"
 	"github.com/stretchr/testify/require"
 )
 
@@ -88,34 +88,12 @@ func TestExportForTorch(t *testing.T) {
 	if dir == "" {
 		t.Skip("NEURONLENS_EXPORT not set")
 	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
 	cfg := sizes["B32"]
 	m := randomModel(t, "B32", cfg, 3)
-	v, c := m.Visual, cfg.Vision
-	D, p := c.Width, c.PatchSize
+	require.NoError(t, torchexport.Vision(dir, m))
+	c := cfg.Vision
 	put := func(key string, x []float32, shape ...int) {
 		require.NoError(t, npy.WriteFile(filepath.Join(dir, key+".npy"), shape, x))
-	}
-	put("visual.conv1.weight", v.Conv1.Data().F32(), D, 3, p, p)
-	put("visual.class_embedding", v.ClassEmbedding.Data().F32(), D)
-	put("visual.positional_embedding", v.PositionalEmbedding.Data().F32(), c.Tokens(), D)
-	put("visual.ln_pre.weight", v.LNPre.W.Data().F32(), D)
-	put("visual.ln_pre.bias", v.LNPre.B.Data().F32(), D)
-	put("visual.ln_post.weight", v.LNPost.W.Data().F32(), D)
-	put("visual.ln_post.bias", v.LNPost.B.Data().F32(), D)
-	put("visual.proj", v.Proj.Data().F32(), D, cfg.EmbedDim)
-	for l, b := range v.Blocks {
-		pre := fmt.Sprintf("visual.transformer.resblocks.%d.", l)
-		for key, lin := range map[string]*clip.Linear{"attn.in_proj_": b.Attn.InProj, "attn.out_proj.": b.Attn.OutProj, "mlp.c_fc.": b.MLP.CFC, "mlp.c_proj.": b.MLP.CProj} {
-			w := lin.W.Data().F32()
-			out := len(lin.B.Data().F32())
-			put(pre+key+"weight", w, out, len(w)/out)
-			put(pre+key+"bias", lin.B.Data().F32(), out)
-		}
-		for key, ln := range map[string]*clip.LayerNorm{"ln_1.": b.LN1, "ln_2.": b.LN2} {
-			put(pre+key+"weight", ln.W.Data().F32(), D)
-			put(pre+key+"bias", ln.B.Data().F32(), D)
-		}
 	}
 	pix := randomPixels(4, c.ImageSize, 21)
 	flat, cpu := make([]float32, 0, 4*3*224*224), make([]float32, 0, 4*cfg.EmbedDim)

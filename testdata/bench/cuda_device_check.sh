@@ -23,14 +23,17 @@
 #              (ViT-B/32 layer 9, 256 images, against the forward pass
 #              alone), from .devbin/lens_cuda.test, in one process (under
 #              90 seconds); logs in $OUT/lens.txt
-#     --final: needs both binaries; in under 3 minutes: the clip/cuda and
+#     --final: needs both binaries; in about 4 minutes: the clip/cuda and
 #              lens GPU tests with each attention path (NEURONLENS_CUDA_ATTN=
 #              gemm, then fused), the batch-64 B32/B16/L14 forward and B32
 #              SecondOrder benchmarks with each path, BenchmarkAnalyzeCUDA
 #              (512 images) with each path, PyTorch at batch 64 on B32, B16
 #              and L14, the ratio tables (one per path) with the lens
-#              overheads, and BenchmarkAnalyzeHostB32 (the host's share of
-#              Analyze's phase 1, 512 images); logs in $OUT/final-*.txt
+#              overheads, BenchmarkAnalyzeHostB32 (the host's share of
+#              Analyze's phase 1, 512 images), and the reference's
+#              second-order computation in PyTorch, checked against Go and
+#              timed (torch_secondorder.py); logs in $OUT/final-*.txt and
+#              $OUT/torch-so.txt
 set -u
 MODE=${1:-}
 cd "$(dirname "$0")/../.."
@@ -113,6 +116,17 @@ if [ "$MODE" = "--final" ]; then
   ANALYZE_IMAGES=512 timeout 50 "$LBIN" -test.run '^$' -test.bench 'AnalyzeHostB32' -test.benchtime=1x \
     > "$OUT/final-lens-host.txt" 2>&1
   grep -hE 'AnalyzeHostB32|FAIL|panic' "$OUT/final-lens-host.txt" | sed "s/^/host only: /" | tee -a "$OUT/summary.txt"
+  # The reference's own second-order computation in PyTorch on this GPU
+  # (testdata/bench/torch_secondorder.py): checked against Go on every
+  # neuron of two images, then timed, then set against Analyze's phase 1.
+  step "5. the reference's second-order computation in PyTorch" | tee -a "$OUT/summary.txt"
+  EXP2=$(mktemp -d)
+  NEURONLENS_EXPORT="$EXP2" timeout 40 "$LBIN" -test.run 'TestExportSecondOrderForTorch' -test.v > "$OUT/export-so.txt" 2>&1
+  echo "export rc=$?" | tee -a "$OUT/summary.txt"
+  timeout 90 python3 testdata/bench/torch_secondorder.py --export "$EXP2/secondorder" --neurons 3072 \
+    --bench --batches 1,8 --seconds 3 --go-bench "$OUT/final-lens-gemm.txt" > "$OUT/torch-so.txt" 2>&1
+  echo "torch second order rc=$?" | tee -a "$OUT/summary.txt"
+  tail -8 "$OUT/torch-so.txt" | tee -a "$OUT/summary.txt"
   echo "(Analyze: effects/encode = phase-1 rate over the forward-only rate, goal >= 0.9;" \
     "SecondOrder: lens overhead inside the forward pass, goal < 10%)" | tee -a "$OUT/summary.txt"
   step "done, rc=$rc" | tee -a "$OUT/summary.txt"

@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack"
 	lapackgo "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/mat"
 
@@ -427,7 +428,7 @@ func finish(ctx context.Context, u *secondU, s *Sums, t *Tops, cfg *config) (*St
 // inverse iteration. At k = 100, d = 512 that is a fifth of the time of a
 // thin SVD. It keeps its buffers between calls; one per goroutine.
 type rank1 struct {
-	gram, diag, off, tau, work, vals, lower, upper, shifted, y []float64
+	gram, diag, off, tau, work, vals, lower, upper, shifted, y, prev []float64
 }
 
 // direction returns the first right singular vector of X [k, d], signed by
@@ -517,6 +518,83 @@ func orient(X blas64.General, v []float64) {
 	}
 }
 
+// startVectors are inverse iteration's first guesses, tried in turn: any
+// vector not orthogonal to the wanted eigenvector does; two unlike ones make
+// a miss on both unlikely.
+var startVectors = []func(i int) float64{
+	func(i int) float64 { return 1 + float64(i%7)/7 },
+	func(i int) float64 { return float64(1-2*(i%2)) * (1 + float64(i%5)/5) },
+}
+
+// inverseIteration finds in r.y the unit eigenvector of the tridiagonal
+// matrix (r.diag, r.off) for its top eigenvalue lmax, by inverse iteration
+// with T - σI, σ just above lmax (scale, the largest |eigenvalue|, sets how
+// far): the matrix is negative definite, so the solve is safe, and each
+// step shrinks the other eigenvectors' share by (σ-λ_1)/(σ-λ_2). It stops
+// when a step moves y by less than 1e-12 (up to its sign, which every step
+// flips), trying each start vector for at most eight steps, and reports
+// whether it got there: not when the top two eigenvalues are too close for
+// the steps to tell them apart.
+func (r *rank1) inverseIteration(lmax, scale float64, starts []func(int) float64) bool {
+	var impl lapackgo.Implementation
+	n := len(r.diag)
+	sigma := lmax + 1e-10*scale + math.SmallestNonzeroFloat64
+	r.shifted = slices.Grow(r.shifted[:0], n)[:n]
+	r.prev = slices.Grow(r.prev[:0], n)[:n]
+	y := r.y[:n]
+	for _, start := range starts {
+		for i := range y {
+			y[i] = start(i)
+		}
+		for step := range 8 {
+			copy(r.prev, y)
+			for i := range n {
+				r.shifted[i] = r.diag[i] - sigma
+			}
+			r.lower = append(r.lower[:0], r.off...)
+			r.upper = append(r.upper[:0], r.off...)
+			if !impl.Dgtsv(n, 1, r.lower, r.shifted, r.upper, y, 1) {
+				break
+			}
+			nrm := blas64.Nrm2(blas64.Vector{N: n, Inc: 1, Data: y})
+			if !(nrm > 0) || math.IsInf(nrm, 0) {
+				break
+			}
+			blas64.Scal(1/nrm, blas64.Vector{N: n, Inc: 1, Data: y})
+			if step == 0 {
+				continue // the start vector is not a unit vector
+			}
+			var same, flipped float64
+			for i, v := range y {
+				same += (v - r.prev[i]) * (v - r.prev[i])
+				flipped += (v + r.prev[i]) * (v + r.prev[i])
+			}
+			if min(same, flipped) <= 1e-24 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tridiagonalTop is inverseIteration's fall-back: every eigenvector of the
+// tridiagonal matrix by implicit QL/QR (gonum's Dsteqr), the top one kept
+// in r.y.
+func (r *rank1) tridiagonalTop() bool {
+	var impl lapackgo.Implementation
+	n := len(r.diag)
+	d := append([]float64(nil), r.diag...)
+	e := append([]float64(nil), r.off...)
+	z := make([]float64, n*n)
+	if !impl.Dsteqr(lapack.EVTridiag, n, d, e, z, n, make([]float64, max(1, 2*n-2))) {
+		return false
+	}
+	for i := range n {
+		r.y[i] = z[i*n+n-1] // ascending: the last column
+	}
+	return true
+}
+
 // topEigen leaves the unit eigenvector of the symmetric G's largest
 // eigenvalue in r.y and returns that eigenvalue. G's lower triangle is
 // overwritten.
@@ -538,29 +616,10 @@ func (r *rank1) topEigen(G blas64.Symmetric) (float64, bool) {
 		return 0, false
 	}
 	lmax := r.vals[n-1]
-	// Inverse iteration with T - σI, σ just above the top eigenvalue: the
-	// matrix is negative definite, so the solve is safe, and each step
-	// shrinks the other eigenvectors' share by (σ-λ_1)/(σ-λ_2).
-	sigma := lmax + 1e-10*max(math.Abs(lmax), math.Abs(r.vals[0])) + math.SmallestNonzeroFloat64
+	scale := max(math.Abs(lmax), math.Abs(r.vals[0]))
 	r.y = grow(r.y, n)
-	for i := range r.y {
-		r.y[i] = 1 + float64(i%7)/7 // not orthogonal to any eigenvector in practice
-	}
-	r.shifted = grow(r.shifted, n)
-	for range 3 {
-		for i := range n {
-			r.shifted[i] = r.diag[i] - sigma
-		}
-		r.lower = append(r.lower[:0], r.off...)
-		r.upper = append(r.upper[:0], r.off...)
-		if !impl.Dgtsv(n, 1, r.lower, r.shifted, r.upper, r.y, 1) {
-			return 0, false
-		}
-		nrm := blas64.Nrm2(blas64.Vector{N: n, Inc: 1, Data: r.y})
-		if !(nrm > 0) || math.IsInf(nrm, 0) {
-			return 0, false
-		}
-		blas64.Scal(1/nrm, blas64.Vector{N: n, Inc: 1, Data: r.y})
+	if !r.inverseIteration(lmax, scale, startVectors) && !r.tridiagonalTop() {
+		return 0, false
 	}
 	// Back to G's basis: y ← Q y with Q = H_0 H_1 ⋯ H_{n-2}, H_i = I - τ_i v vᵀ,
 	// v = [0 (i+1 entries), 1, G[i+2:n, i]].

@@ -152,3 +152,89 @@ func BenchmarkDirection(b *testing.B) {
 		}
 	})
 }
+
+// tridiagonalCase is a random symmetric tridiagonal matrix of order n in
+// r1's diag and off, with the top eigenvector of its dense form (by gonum's
+// EigenSym) and the eigenvalues, ascending.
+func tridiagonalCase(t *testing.T, r1 *rank1, n int, seed uint64) (top, vals []float64) {
+	r := rand.New(rand.NewPCG(seed, 9))
+	r1.diag, r1.off, r1.y = make([]float64, n), make([]float64, n-1), make([]float64, n)
+	T := mat.NewSymDense(n, nil)
+	for i := range n {
+		r1.diag[i] = r.NormFloat64()
+		T.SetSym(i, i, r1.diag[i])
+		if i < n-1 {
+			r1.off[i] = r.NormFloat64()
+			T.SetSym(i, i+1, r1.off[i])
+		}
+	}
+	var eig mat.EigenSym
+	require.True(t, eig.Factorize(T, true))
+	var V mat.Dense
+	eig.VectorsTo(&V)
+	return mat.Col(nil, n-1, &V), eig.Values(nil)
+}
+
+// sameUpToSign checks that unit vectors a and b agree within tol, up to sign.
+func sameUpToSign(t *testing.T, want, got []float64, tol float64) {
+	t.Helper()
+	if floats.Dot(want, got) < 0 {
+		got = slices.Clone(got)
+		floats.Scale(-1, got)
+	}
+	for i := range want {
+		assert.InDelta(t, want[i], got[i], tol, "entry %d", i)
+	}
+}
+
+func TestInverseIteration(t *testing.T) {
+	var r1 rank1
+	top, vals := tridiagonalCase(t, &r1, 40, 1)
+	lmax, scale := vals[len(vals)-1], max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1]))
+
+	require.True(t, r1.inverseIteration(lmax, scale, startVectors))
+	sameUpToSign(t, top, r1.y, 1e-10)
+
+	// A start orthogonal to the answer: rounding alone brings it in, in
+	// a few more steps.
+	start := make([]float64, 40)
+	for i := range start {
+		start[i] = startVectors[0](i)
+	}
+	floats.AddScaled(start, -floats.Dot(start, top), top)
+	orthogonal := []func(int) float64{func(i int) float64 { return start[i] }}
+	require.True(t, r1.inverseIteration(lmax, scale, orthogonal))
+	sameUpToSign(t, top, r1.y, 1e-10)
+
+	// The fall-back agrees.
+	require.True(t, r1.tridiagonalTop())
+	sameUpToSign(t, top, r1.y, 1e-10)
+}
+
+// TestRank1TiedTop gives X two equal top singular values: the direction
+// is then any unit vector of their plane, and the explained share is exact.
+func TestRank1TiedTop(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	k, d := 6, 9
+	A := mat.NewDense(k, d, nil)
+	for i := range k {
+		for j := range d {
+			A.Set(i, j, r.NormFloat64())
+		}
+	}
+	var svd mat.SVD
+	require.True(t, svd.Factorize(A, mat.SVDThin))
+	var U, V, US, X mat.Dense
+	svd.UTo(&U)
+	svd.VTo(&V)
+	s := []float64{2, 2, 1, 0.5, 0.25, 0.1}
+	US.Mul(&U, mat.NewDiagDense(k, s))
+	X.Mul(&US, V.T())
+	var r1 rank1
+	v, expl := r1.direction(X.RawMatrix())
+	assert.InDelta(t, 1, floats.Norm(v, 2), 1e-12)
+	var Xv mat.VecDense
+	Xv.MulVec(&X, mat.NewVecDense(d, v))
+	assert.InDelta(t, 2, Xv.Norm(2), 1e-10, "v lies in the top plane")
+	assert.InDelta(t, 4/floats.Dot(s, s), expl, 1e-12)
+}

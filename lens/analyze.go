@@ -216,6 +216,7 @@ type runner struct {
 	cfg    *config
 	us     []*secondU
 	grams  [][]float64
+	bases  []*deviceBasis // W's basis per layer (deviceBasis)
 	cache  *cache
 	caps   []*capture
 	layers []int
@@ -241,7 +242,11 @@ func newRunner(m *clip.Model, src Source, layers []int, cfg *config) (*runner, e
 		if err != nil {
 			return nil, err
 		}
-		r.us, r.grams, Ks[j] = append(r.us, u), append(r.grams, G), u.K
+		bs, err := basisOf(m, u)
+		if err != nil {
+			return nil, err
+		}
+		r.us, r.grams, r.bases, Ks[j] = append(r.us, u), append(r.grams, G), append(r.bases, bs), u.K
 	}
 	dir := cfg.cacheDir
 	if dir == "" {
@@ -305,7 +310,7 @@ func (r *runner) compute(ctx context.Context, w, i int, rec []float32) ([]float3
 	if err := r.caps[w].run(ctx, r.m, px); err != nil {
 		return nil, fmt.Errorf("lens: image %d (%s): %w", i, id, err)
 	}
-	r.cache.compute(rec, r.caps[w], r.us, r.cfg)
+	r.cache.compute(rec, r.caps[w], r.us, r.bases, r.cfg)
 	if err := r.cache.store(i, id, rec); err != nil {
 		return nil, err
 	}

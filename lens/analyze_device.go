@@ -49,14 +49,7 @@ var pipelineHook func(pipelineTimes)
 // cache and added to the sums in image order.
 func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*Sums, meter *meter) error {
 	M, B := r.src.Len(), dev.batch()
-	bases := make([]*deviceBasis, len(r.us))
-	for j, u := range r.us {
-		bs, err := basisOf(r.m, u)
-		if err != nil {
-			return err
-		}
-		bases[j] = bs
-	}
+	bases := r.bases
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

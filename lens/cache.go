@@ -12,7 +12,6 @@ import (
 	"slices"
 
 	"github.com/neuronlens/neuronlens/clip"
-	"github.com/neuronlens/neuronlens/internal/kernels"
 	"github.com/neuronlens/neuronlens/internal/npy"
 )
 
@@ -150,14 +149,12 @@ func (c *cache) split(x []float32) (f []float32, ls []layerView) {
 }
 
 // compute runs the forward pass of pixels and fills a flat record.
-func (c *cache) compute(dst []float32, cp *capture, us []*secondU, cfg *config) {
+func (c *cache) compute(dst []float32, cp *capture, us []*secondU, bases []*deviceBasis, cfg *config) {
 	f, ls := c.split(dst)
 	copy(f, cp.f)
 	for j, u := range us {
 		r := record{A: ls[j].A, C: ls[j].C}
 		u.record(&r, cp, cfg)
-		if u.K > 0 {
-			kernels.Gemm(false, true, 1, mat32(u.N*u.K, u.d, u.d, u.U), mat32(1, u.d, u.d, r.C), 0, mat32(u.N*u.K, 1, 1, ls[j].W))
-		}
+		u.recordW(bases[j], ls[j].W, &r, cp, cfg)
 	}
 }

@@ -131,6 +131,10 @@ func secondBatch(ctx context.Context, m *clip.Model, n, layer int, opts []Option
 type record struct {
 	A []float32 // [N, K]: s·α_n^k, with s = scale/σ_post
 	C []float32 // [d]: the shared term C(I), zero without it
+	// One and Mu [K] are the image's per-head sums Σ_t A[0,t]/σ_1[t] and
+	// Σ_t A[0,t]·μ_1[t]/σ_1[t] (cuda.SecondOrder's One and Mu), set with
+	// the shared term.
+	One, Mu []float64
 }
 
 // record fills r from a capture, in the units cfg asks for.
@@ -161,6 +165,7 @@ func (u *secondU) record(r *record, c *capture, cfg *config) {
 		return
 	}
 	acc := make([]float64, d)
+	r.One, r.Mu = grow(r.One, K), grow(r.Mu, K)
 	for k := range K {
 		lp := u.layer + 1 + k/H
 		var a1, a2 float64
@@ -169,6 +174,7 @@ func (u *secondU) record(r *record, c *capture, cfg *config) {
 			a1 += q
 			a2 += q * float64(c.mu1[lp][t])
 		}
+		r.One[k], r.Mu[k] = a1, a2
 		c1, c2 := a1/sp, -a2*u.invK1[k]/sp
 		p1, p2, p3 := u.P1[k*d:(k+1)*d], u.P2[k*d:(k+1)*d], u.P3[k*d:(k+1)*d]
 		for j := range d {

@@ -85,8 +85,8 @@ func BenchmarkBuildUB32(b *testing.B) {
 
 // BenchmarkAnalyzeB32 runs Analyze over ANALYZE_IMAGES (default 32) random
 // 224×224 images for layers 8–10 with a fresh temporary cache each time;
-// it reports images/s (all three phases, u vectors prebuilt) and the
-// process's peak RSS.
+// it reports images/s (all three phases, u vectors prebuilt), the first
+// phase's rate (effects-images/s) and the process's peak RSS.
 func BenchmarkAnalyzeB32(b *testing.B) {
 	m := b32(b)
 	n := 32
@@ -99,12 +99,19 @@ func BenchmarkAnalyzeB32(b *testing.B) {
 		}
 	}
 	src := Generator(n, func(i int) (image.Image, error) { return randomImage(uint64(i), 224, 224), nil })
+	rates := map[string]float64{}
+	progress := WithProgress(func(p ProgressReport) {
+		if p.Done == p.Total {
+			rates[p.Phase] = p.PerSecond
+		}
+	})
 	for b.Loop() {
-		if _, err := Analyze(b.Context(), m, src, WithLayers(8, 9, 10)); err != nil {
+		if _, err := Analyze(b.Context(), m, src, WithLayers(8, 9, 10), progress); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(rates["effects"], "effects-images/s")
 	b.ReportMetric(peakRSS(), "peak-MiB")
 }
 

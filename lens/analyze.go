@@ -36,8 +36,8 @@ import (
 // iteration), which agrees with a thin SVD's to rounding.
 //
 // Memory does not grow with the number of images beyond their ids: it is
-// the model, the u vectors and Gram matrices of the layers (453 MB + 50 MB
-// for ViT-B/32 layers 8–10) and the top-k state, N·k·(K floats) plus the
+// the model, the u vectors, Gram matrices and W bases of the layers (453 MB
+// + 50 MB + 52 MB for ViT-B/32 layers 8–10) and the top-k state, N·k·(K floats) plus the
 // C(I) of the images some neuron keeps. The cache takes d + Σ(2NK + d)
 // float32s per image (1.8 MB for ViT-B/32 layers 8–10).
 //

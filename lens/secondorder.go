@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
@@ -196,10 +197,13 @@ func (u *secondU) effects(r *record, workers int) *mat.Dense {
 	blocks := min(workers, N)
 	parallelBlocks(N, blocks, func(lo, hi int) {
 		row := make([]float32, d)
+		y := blas32.Vector{N: d, Inc: 1, Data: row}
 		for n := lo; n < hi; n++ {
 			copy(row, r.C)
-			if K > 0 {
-				kernels.Gemm(false, false, 1, mat32(1, K, K, r.A[n*K:]), mat32(K, d, d, u.U[n*K*d:]), 1, mat32(1, d, d, row))
+			// One row at a time: a GEMM of one row would pack each U_n
+			// (48 kB for ViT-B/32) only to read it once.
+			for k, a := range r.A[n*K : (n+1)*K] {
+				blas32.Axpy(a, blas32.Vector{N: d, Inc: 1, Data: u.U[(n*K+k)*d : (n*K+k+1)*d]}, y)
 			}
 			for j, v := range row {
 				out[n*d+j] = float64(v)

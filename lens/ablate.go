@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/neuronlens/neuronlens/clip"
-	"github.com/neuronlens/neuronlens/internal/kernels"
 	"github.com/neuronlens/neuronlens/internal/parallel"
 )
 
@@ -81,10 +80,7 @@ func Ablate(ctx context.Context, m *clip.Model, src Source, labels []int, classe
 		row := make([]float32, d)
 		D := make([]float64, d)
 		for n := range N {
-			copy(row, lv.C)
-			if K > 0 {
-				kernels.Gemm(false, false, 1, mat32(1, K, K, lv.A[n*K:]), mat32(K, d, d, u.U[n*K*d:]), 1, mat32(1, d, d, row))
-			}
+			u.effectRow(row, n, lv.A[n*K:(n+1)*K], lv.C)
 			var nn, coef float64
 			for k := range d {
 				D[k] = float64(row[k]) - mean[n*d+k]

@@ -358,7 +358,7 @@ func finish(ctx context.Context, u *secondU, s *Sums, t *Tops, cfg *config) (*St
 	done := 0
 	err := parallel.For(ctx, cfg.workers, cfg.workers, func(_, b int) error {
 		lo, hi := b*N/cfg.workers, (b+1)*N/cfg.workers
-		row := make([]float32, d)
+		row, zero := make([]float32, d), make([]float32, d)
 		a32 := make([]float32, K)
 		centred := make([]float32, k*K) // rows A - ā of the kept images
 		effects := make([]float32, k*d) // their rows U_nᵀ(A - ā)
@@ -373,10 +373,7 @@ func finish(ctx context.Context, u *secondU, s *Sums, t *Tops, cfg *config) (*St
 			for i := range K {
 				a32[i] = float32(abar[n*K+i])
 			}
-			clear(row)
-			if K > 0 {
-				kernels.Gemm(false, false, 1, mat32(1, K, K, a32), Un, 0, mat32(1, d, d, row))
-			}
+			u.effectRow(row, n, a32, zero)
 			for j := range d {
 				mean[n*d+j] = float64(row[j]) + cbar[j]
 			}

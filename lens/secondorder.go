@@ -197,20 +197,27 @@ func (u *secondU) effects(r *record, workers int) *mat.Dense {
 	blocks := min(workers, N)
 	parallelBlocks(N, blocks, func(lo, hi int) {
 		row := make([]float32, d)
-		y := blas32.Vector{N: d, Inc: 1, Data: row}
 		for n := lo; n < hi; n++ {
-			copy(row, r.C)
-			// One row at a time: a GEMM of one row would pack each U_n
-			// (48 kB for ViT-B/32) only to read it once.
-			for k, a := range r.A[n*K : (n+1)*K] {
-				blas32.Axpy(a, blas32.Vector{N: d, Inc: 1, Data: u.U[(n*K+k)*d : (n*K+k+1)*d]}, y)
-			}
+			u.effectRow(row, n, r.A[n*K:(n+1)*K], r.C)
 			for j, v := range row {
 				out[n*d+j] = float64(v)
 			}
 		}
 	})
 	return mat.NewDense(N, d, out)
+}
+
+// effectRow writes neuron n's effect C + Σ_k a_k u_n^k [d] into row, a the
+// neuron's K alpha-space coefficients. One row at a time, K scaled rows
+// added: a GEMM of one row would pack each U_n (48 kB for ViT-B/32) only to
+// read it once.
+func (u *secondU) effectRow(row []float32, n int, a, C []float32) {
+	K, d := u.K, u.d
+	copy(row[:d], C)
+	y := blas32.Vector{N: d, Inc: 1, Data: row}
+	for k, x := range a[:K] {
+		blas32.Axpy(x, blas32.Vector{N: d, Inc: 1, Data: u.U[(n*K+k)*d : (n*K+k+1)*d]}, y)
+	}
 }
 
 func grow[T any](s []T, n int) []T {

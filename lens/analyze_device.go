@@ -49,7 +49,6 @@ var pipelineHook func(pipelineTimes)
 // cache and added to the sums in image order.
 func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*Sums, meter *meter) error {
 	M, B := r.src.Len(), dev.batch()
-	bases := r.bases
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -106,7 +105,7 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 					var so *cuda.SecondOrder
 					var err error
 					if pa != nil && !r.cfg.noShared {
-						so, err = pa.secondOrderProj(ctx, dst, bt.pixels, l, bases[j])
+						so, err = pa.secondOrderProj(ctx, dst, bt.pixels, l, r.bases[j])
 					} else {
 						so, err = dev.secondOrder(ctx, dst, bt.pixels, l, nil)
 					}
@@ -137,7 +136,7 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 			continue // drain
 		}
 		t0 := time.Now()
-		if err := r.finishBatch(context.WithoutCancel(ctx), bt, bases); err != nil {
+		if err := r.finishBatch(context.WithoutCancel(ctx), bt); err != nil {
 			fail(err)
 			continue
 		}
@@ -214,14 +213,14 @@ func (r *runner) prepare(ctx context.Context, lo, hi int) (*devBatch, error) {
 // finishBatch turns the device's results of a batch into flat records and
 // stores them in the cache, one image per worker at a time (the record is
 // written to disk while it is still in the worker's cache).
-func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceBasis) error {
+func (r *runner) finishBatch(ctx context.Context, bt *devBatch) error {
 	n := len(bt.todo)
 	if n == 0 {
 		return nil
 	}
 	for j, u := range r.us {
 		if !r.cfg.noShared {
-			u.hostProj(bases[j], bt.sos[j], r.cfg.workers)
+			u.hostProj(r.bases[j], bt.sos[j], r.cfg.workers)
 		}
 	}
 	d := r.cache.d
@@ -231,7 +230,7 @@ func (r *runner) finishBatch(ctx context.Context, bt *devBatch, bases []*deviceB
 		copy(f, bt.sos[0].Emb[t*d:(t+1)*d])
 		for j, u := range r.us {
 			lv := views[j]
-			u.deviceRecord(bases[j], lv.A, lv.W, lv.C, bt.sos[j], t, r.cfg)
+			u.deviceRecord(r.bases[j], lv.A, lv.W, lv.C, bt.sos[j], t, r.cfg)
 		}
 		k := bt.todo[t]
 		if err := r.cache.store(bt.lo+k, bt.ids[k], rec); err != nil {

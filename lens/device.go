@@ -255,9 +255,7 @@ func (u *secondU) recordW(bs *deviceBasis, W []float32, r *record, c *capture, c
 	if !cfg.raw {
 		scale = 100 / c.norm()
 	}
-	sp := float64(c.sigPost)
-	f, e := scale/sp, scale*u.sumInvK2
-	g := -e * float64(c.muPost) / sp
+	f, e, g := u.wFactors(scale, float64(c.sigPost), float64(c.muPost))
 	rp := 2*K + 1
 	v := make([]float64, rp)
 	copy(v, r.One)
@@ -323,8 +321,8 @@ func (u *secondU) deviceRecord(bs *deviceBasis, A, W, C []float32, so *cuda.Seco
 		return
 	}
 	u.sharedTerm(bs, C, so, b, scale)
-	e := float32(scale * u.sumInvK2)
-	g := float32(-scale * u.sumInvK2 * float64(so.MuPost[b]) / sp)
+	_, e64, g64 := u.wFactors(scale, sp, float64(so.MuPost[b]))
+	e, g := float32(e64), float32(g64)
 	pr := so.Proj[b*N*K : (b+1)*N*K]
 	x1, x2 := bs.x1[:len(pr)], bs.x2[:len(pr)]
 	W = W[:len(pr)]
@@ -359,10 +357,16 @@ func (u *secondU) coefficients(r int, so *cuda.SecondOrder, b int, scale float64
 		coef[k] = scale * float64(so.One[b*K+k]) / sp
 		coef[K+k] = -scale * float64(so.Mu[b*K+k]) * u.invK1[k] / sp
 	}
-	coef[2*K] = scale / sp
-	coef[2*K+1] = scale * u.sumInvK2
-	coef[2*K+2] = -scale * u.sumInvK2 * float64(so.MuPost[b]) / sp
+	coef[2*K], coef[2*K+1], coef[2*K+2] = u.wFactors(scale, sp, float64(so.MuPost[b]))
 	return coef
+}
+
+// wFactors are the per-image factors of W = f·(P·[One; Mu; 1]) + e·x₁ +
+// g·x₂ (deviceBasis), which are also the last three coefficients of C(I):
+// f = s/σ_post, e = s·Σ1/K2, g = -e·μ_post/σ_post, s the scale.
+func (u *secondU) wFactors(scale, sigmaPost, muPost float64) (f, e, g float64) {
+	e = scale * u.sumInvK2
+	return scale / sigmaPost, e, -e * muPost / sigmaPost
 }
 
 // deviceEffects builds the N×d effects of image b from the device's

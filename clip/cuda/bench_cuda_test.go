@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/neuronlens/neuronlens/internal/npy"
@@ -114,5 +115,181 @@ func TestExportForTorch(t *testing.T) {
 			gpu = append(gpu, g...)
 		}
 		put("emb_gpu", gpu, 4, cfg.EmbedDim)
+	}
+}
+
+// BenchmarkProfile times the kinds of operation of the forward pass at
+// batch 64 (and of the lens on ViT-B/32 layer 9) on the main stream with
+// timing events, and prints each kind's device milliseconds per batch and
+// share. The events cost a little: take speed from BenchmarkEncode and
+// proportions from here.
+func BenchmarkProfile(b *testing.B) {
+	skipWithoutGPU(b)
+	for _, name := range []string{"B32", "B16", "L14", "B32/layer9"} {
+		b.Run(name, func(b *testing.B) {
+			model, lens := name, false
+			if name == "B32/layer9" {
+				model, lens = "B32", true
+			}
+			m := randomModel(b, model, sizes[model], 1)
+			enc := newEncoderOrSkip(b, m)
+			pix := randomPixels(64, 224, 1)
+			var so *SecondOrder
+			run := func() error {
+				var err error
+				if lens {
+					so, err = enc.SecondOrderProj(b.Context(), so, pix, 9, nil, nil)
+					return err
+				}
+				_, err = enc.EncodeBatch(b.Context(), pix)
+				return err
+			}
+			if err := run(); err != nil { // allocates the buffers
+				b.Fatal(err)
+			}
+			prof := newOpProfile()
+			enc.eng.prof = prof
+			defer func() { enc.eng.prof = nil }()
+			for b.Loop() {
+				if err := run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+			wall := 1e3 * b.Elapsed().Seconds() / float64(b.N)
+			var total float64
+			for _, l := range prof.order {
+				total += prof.ms[l]
+			}
+			total /= float64(prof.calls)
+			fmt.Printf("profile %s batch 64: wall %.2f ms per batch, device spans %.2f ms\n", name, wall, total)
+			for _, l := range prof.order {
+				ms := prof.ms[l] / float64(prof.calls)
+				fmt.Printf("  %-30s %8.3f ms %5.1f%%\n", l, ms, 100*ms/total)
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeResident is BenchmarkEncode at batch 64 with the pixels
+// already on the device (uploaded by the first call), as PyTorch's forward
+// pass is timed with its input on the GPU: the same work on both sides.
+func BenchmarkEncodeResident(b *testing.B) {
+	skipWithoutGPU(b)
+	for _, name := range []string{"B32", "B16", "L14"} {
+		b.Run(name+"/batch64", func(b *testing.B) {
+			m := randomModel(b, name, sizes[name], 1)
+			enc := newEncoderOrSkip(b, m)
+			pix := randomPixels(64, 224, 1)
+			want, err := enc.EncodeBatch(b.Context(), pix) // uploads the pixels
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc.eng.resident = true
+			defer func() { enc.eng.resident = false }()
+			var got [][]float32
+			for b.Loop() {
+				if got, err = enc.EncodeBatch(b.Context(), pix); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range want { // the pixels on the device are still the uploaded ones
+				require.InDeltaSlice(b, want[i], got[i], 1e-5, "image %d", i)
+			}
+			b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkEncodeBiasPass is BenchmarkEncode at batch 64 with the
+// in-projection's bias added by its own pass over [B*T, 3D] instead of by
+// the product (foldBias off), to measure what folding it saves.
+func BenchmarkEncodeBiasPass(b *testing.B) {
+	skipWithoutGPU(b)
+	for _, name := range []string{"B32", "B16"} {
+		b.Run(name+"/batch64", func(b *testing.B) {
+			m := randomModel(b, name, sizes[name], 1)
+			foldBias = false
+			enc := newEncoderOrSkip(b, m)
+			foldBias = true
+			pix := randomPixels(64, 224, 1)
+			if _, err := enc.EncodeBatch(b.Context(), pix); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := enc.EncodeBatch(b.Context(), pix); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkStage is the pixels' way up for 64 images of 224×224: into
+// page-locked memory ("copy", as stage splits it), from there to the
+// device ("upload"), and both overlapped chunk by chunk as the forward
+// pass does ("stage").
+func BenchmarkStage(b *testing.B) {
+	skipWithoutGPU(b)
+	m := randomModel(b, "B32", sizes["B32"], 1)
+	enc := newEncoderOrSkip(b, m)
+	pix := randomPixels(64, 224, 1)
+	if _, err := enc.EncodeBatch(b.Context(), pix); err != nil { // allocates the buffers
+		b.Fatal(err)
+	}
+	e := enc.eng
+	n := len(pix[0])
+	for _, mode := range []string{"copy", "upload", "stage"} {
+		b.Run(mode, func(b *testing.B) {
+			defer e.c.Bind()()
+			s := e.buf
+			b.SetBytes(int64(4 * n * len(pix)))
+			for b.Loop() {
+				switch mode {
+				case "copy":
+					for lo := 0; lo < len(pix); lo += 8 {
+						var wg sync.WaitGroup
+						for i := lo; i < min(lo+8, len(pix)); i++ {
+							wg.Go(func() { copy(s.pixHost[0][i*n:(i+1)*n], pix[i]) })
+						}
+						wg.Wait()
+					}
+				case "upload":
+					e.c.UploadAsync(s.pix[0], s.pixHost[0][:n*len(pix)])
+				case "stage":
+					e.stage(pix, 0)
+				}
+				if err := e.c.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeMany is EncodeBatch on many images in one call, in device
+// batches of 64: each batch's pixels are copied and uploaded while the
+// device computes the previous one, so only the first upload shows.
+func BenchmarkEncodeMany(b *testing.B) {
+	skipWithoutGPU(b)
+	for _, tc := range []struct {
+		name   string
+		images int
+	}{{"B32", 512}, {"B16", 512}, {"L14", 256}} {
+		b.Run(fmt.Sprintf("%s/images%d", tc.name, tc.images), func(b *testing.B) {
+			m := randomModel(b, tc.name, sizes[tc.name], 1)
+			enc := newEncoderOrSkip(b, m, WithMaxBatch(64))
+			pix := randomPixels(tc.images, 224, 1)
+			if _, err := enc.EncodeBatch(b.Context(), pix[:128]); err != nil { // allocates both slots
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := enc.EncodeBatch(b.Context(), pix); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(tc.images*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
 	}
 }

@@ -41,6 +41,13 @@
 // then differ from the float32 ones by about 1e-3 relative: faster, but
 // outside the 1e-4 parity bar.
 //
+// A call of more images than [WithMaxBatch] goes through the device in
+// batches, and the pixels of each batch are copied and uploaded while the
+// device computes the previous one, so that only the first upload is not
+// hidden. Pixels in page-locked host memory from [Encoder.PageLocked] skip
+// the copy into the encoder's own page-locked buffer and go up directly;
+// ordinary Go memory works the same, one host copy slower.
+//
 // # The lens on the device
 //
 // [Encoder.SecondOrder] runs the forward pass for a batch and keeps on the
@@ -56,7 +63,10 @@
 //
 //	φ[b, n, :] = 100 / (‖f(I)‖ σ_post) · Σ_k α[b, n, k] · u[n, k, :]
 //
-// Only these per-image results come back.
+// Only these per-image results come back. A destination ([SecondOrder],
+// recycled through [Encoder.SecondOrderProj]) whose Alpha and Proj lie in
+// page-locked memory receives them straight from the device, without the
+// copy out of the encoder's buffers.
 //
 // # Concurrency
 //

@@ -202,6 +202,41 @@ func (e *Encoder) Device() string {
 	return e.eng.describe()
 }
 
+// PageLocked returns n float32 values of page-locked (pinned) host memory,
+// which the device reads and writes directly. Pixels held in it are
+// uploaded without the copy into the encoder's own staging memory, and a
+// [SecondOrder] destination whose Alpha or Proj lies in it receives them
+// without the copy out of the encoder's memory: for a 64-image ViT-B/32
+// batch that is 38 MB of host copies each way. The memory is scarcer than
+// ordinary memory: allocate it once and reuse it, and free it with
+// FreePageLocked, or Close frees it. n must be positive.
+func (e *Encoder) PageLocked(n int) ([]float32, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("clip/cuda: PageLocked: n = %d, want > 0", n)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.eng == nil {
+		return nil, errClosed
+	}
+	h, err := e.eng.pageLocked(n)
+	if err != nil {
+		return nil, fmt.Errorf("clip/cuda: PageLocked(%d): %w", n, err)
+	}
+	return h, nil
+}
+
+// FreePageLocked releases memory from PageLocked, given as the whole slice
+// PageLocked returned (or one starting where it started). It does nothing
+// for other memory, or once the encoder is closed (Close has freed it).
+func (e *Encoder) FreePageLocked(x []float32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.eng != nil {
+		e.eng.freePageLocked(x)
+	}
+}
+
 // Close frees the device memory. The Encoder cannot be used afterwards.
 func (e *Encoder) Close() error {
 	e.mu.Lock()
@@ -491,12 +526,16 @@ func (e *Encoder) run(ctx context.Context, pixels [][]float32, req *lensRequest,
 	if e.eng == nil {
 		return errClosed
 	}
-	for lo := 0; lo < len(pixels); lo += e.cfg.maxBatch {
+	// Each device batch stages the next one's pixels into the other slot
+	// while the device computes.
+	B := e.cfg.maxBatch
+	for lo, slot := 0, 0; lo < len(pixels); lo, slot = lo+B, 1-slot {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hi := min(lo+e.cfg.maxBatch, len(pixels))
-		if err := e.eng.forward(pixels[lo:hi], req, func() *batchResult { return dst(lo, hi) }); err != nil {
+		hi := min(lo+B, len(pixels))
+		next := pixels[hi:min(hi+B, len(pixels))]
+		if err := e.eng.forward(pixels[lo:hi], slot, lo > 0, next, req, func() *batchResult { return dst(lo, hi) }); err != nil {
 			return err
 		}
 	}

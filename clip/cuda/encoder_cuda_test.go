@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -358,4 +359,111 @@ func TestSecondOrderProjReusesDst(t *testing.T) {
 		}
 		dst = got
 	}
+}
+
+// TestEncodeStagedBatches runs calls of many device batches, each staging
+// the next batch's pixels while the device computes, against one image at
+// a time; and the in-projection's bias added by its own pass (foldBias
+// off) against the product that adds it.
+func TestEncodeStagedBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      clip.Config
+		images   int
+		maxBatch int
+	}{
+		{name: "quickgelu", cfg: small["quickgelu"], images: 11, maxBatch: 2},
+		{name: "B32", cfg: sizes["B32"], images: 9, maxBatch: 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.name, tc.cfg, 21)
+			enc := newEncoderOrSkip(t, m, WithMaxBatch(tc.maxBatch))
+			pix := randomPixels(tc.images, tc.cfg.Vision.ImageSize, 22)
+			for round := range 2 { // the second call starts again at slot 0
+				got, err := enc.EncodeBatch(t.Context(), pix)
+				require.NoError(t, err)
+				for i, p := range pix {
+					one, err := enc.EncodePixels(p)
+					require.NoError(t, err)
+					closeRel(t, one, got[i], 1e-5, fmt.Sprintf("round %d, image %d", round, i))
+				}
+			}
+
+			foldBias = false
+			pass := newEncoderOrSkip(t, m, WithMaxBatch(tc.maxBatch))
+			foldBias = true
+			require.Equal(t, tc.cfg.Vision.Width, pass.eng.kp)
+			require.Equal(t, tc.cfg.Vision.Width+biasPad, enc.eng.kp)
+			want, err := pass.EncodeBatch(t.Context(), pix)
+			require.NoError(t, err)
+			got, err := enc.EncodeBatch(t.Context(), pix)
+			require.NoError(t, err)
+			for i := range pix {
+				closeRel(t, want[i], got[i], 1e-5, fmt.Sprintf("bias pass, image %d", i))
+			}
+		})
+	}
+}
+
+// TestPageLocked feeds pixels from page-locked memory (some images, so that
+// a chunk mixes direct and staged uploads) and takes the alphas and the
+// projection into page-locked destinations, over several device batches:
+// the results equal those through ordinary memory, and the destinations
+// are the ones given.
+func TestPageLocked(t *testing.T) {
+	cfg := small["quickgelu"]
+	m := randomModel(t, "quickgelu", cfg, 23)
+	enc := newEncoderOrSkip(t, m, WithMaxBatch(4))
+	layer := 1
+	N, K := cfg.Vision.MLPWidth, (cfg.Vision.Layers-1-layer)*cfg.Vision.Heads
+	proj, err := enc.UploadProjection(layer, randomFloats(N*K*(2*K+1), 24))
+	require.NoError(t, err)
+	defer proj.Free()
+
+	pix := randomPixels(11, cfg.Vision.ImageSize, 25)
+	pinned := make([][]float32, len(pix))
+	for i, p := range pix {
+		pinned[i] = p
+		if i%3 != 1 {
+			h, err := enc.PageLocked(len(p))
+			require.NoError(t, err)
+			copy(h, p)
+			pinned[i] = h
+		}
+	}
+	want, err := enc.EncodeBatch(t.Context(), pix)
+	require.NoError(t, err)
+	got, err := enc.EncodeBatch(t.Context(), pinned)
+	require.NoError(t, err)
+	for i := range want {
+		closeRel(t, want[i], got[i], 1e-6, fmt.Sprintf("embedding %d", i))
+	}
+
+	wantSO, err := enc.SecondOrderProj(t.Context(), nil, pix, layer, nil, proj)
+	require.NoError(t, err)
+	alpha, err := enc.PageLocked(len(pix) * N * K)
+	require.NoError(t, err)
+	projOut, err := enc.PageLocked(len(pix) * N * K)
+	require.NoError(t, err)
+	for i := range alpha {
+		alpha[i], projOut[i] = float32(math.NaN()), float32(math.NaN())
+	}
+	dst := &SecondOrder{Alpha: alpha, Proj: projOut}
+	gotSO, err := enc.SecondOrderProj(t.Context(), dst, pinned, layer, nil, proj)
+	require.NoError(t, err)
+	require.Same(t, &alpha[0], &gotSO.Alpha[0], "alphas not in the page-locked destination")
+	require.Same(t, &projOut[0], &gotSO.Proj[0], "projection not in the page-locked destination")
+	closeRel(t, wantSO.Alpha, gotSO.Alpha, 1e-6, "alpha")
+	closeRel(t, wantSO.Proj, gotSO.Proj, 1e-6, "proj")
+	closeRel(t, wantSO.One, gotSO.One, 1e-6, "one")
+	closeRel(t, wantSO.Emb, gotSO.Emb, 1e-6, "emb")
+
+	_, err = enc.PageLocked(0)
+	assert.ErrorContains(t, err, "PageLocked")
+	enc.FreePageLocked(pix[0]) // ordinary memory: nothing happens
+	enc.FreePageLocked(alpha)
+	require.NoError(t, enc.Close())
+	_, err = enc.PageLocked(10)
+	assert.ErrorContains(t, err, "closed")
+	enc.FreePageLocked(projOut) // freed by Close: nothing happens
 }

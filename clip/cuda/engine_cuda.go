@@ -14,8 +14,18 @@ import (
 
 const built = true
 
+// foldBias makes the in-projection's product add its bias (see
+// engine.kp); benchmarks turn it off to measure the separate pass.
+var foldBias = true
+
+// biasPad is the number of columns after LayerNorm's D outputs in the
+// buffer that the in-projection reads: a constant 1, then zeros, so that
+// rows stay 16-byte aligned.
+const biasPad = 4
+
 // blockWeights are one residual block's parameters on the device, in the
-// checkpoint's row-major layout.
+// checkpoint's row-major layout; inW is [3D, kp] (engine.kp), the bias in
+// column D when the product adds it.
 type blockWeights struct {
 	ln1W, ln1B, inW, inB, outW, outB, ln2W, ln2B, fcW, fcB, projW, projB cu.Ptr
 }
@@ -23,20 +33,23 @@ type blockWeights struct {
 // buffers are the activations of one device batch of up to capacity images.
 type buffers struct {
 	capacity                     int
-	pix, patches, conv           cu.Ptr // [B,3,S,S], [B*P, 3p²], [B*P, D]
-	x, h, z                      cu.Ptr // [B*T, D]: residual, LayerNorm output, heads' concatenation
-	qkv                          cu.Ptr // [B*T, 3D]
-	scores                       cu.Ptr // [B, H, T, T]
-	hidden                       cu.Ptr // [B*T, N]
-	mean, sigma                  cu.Ptr // [B*T] ln_1 statistics of the current block
-	pooled                       cu.Ptr // [B, D] ln_post(x[:, 0])
-	muPost, sigmaPost, emb       cu.Ptr // [B], [B], [B, d]
-	qPtr, kPtr, vPtr, sPtr, zPtr cu.Ptr // [B*H] device addresses for the batched attention products
+	pix                          [2]cu.Ptr // [B,3,S,S] per staging slot (the second made on first use)
+	patches, conv                cu.Ptr    // [B*P, 3p²], [B*P, D]
+	x, h, z                      cu.Ptr    // [B*T, D] (h [B*T, kp]): residual, LayerNorm output, heads' concatenation
+	qkv                          cu.Ptr    // [B*T, 3D]
+	scores                       cu.Ptr    // [B, H, T, T]
+	hidden                       cu.Ptr    // [B*T, N]
+	mean, sigma                  cu.Ptr    // [B*T] ln_1 statistics of the current block
+	pooled                       cu.Ptr    // [B, D] ln_post(x[:, 0])
+	muPost, sigmaPost, emb       cu.Ptr    // [B], [B], [B, d]
+	qPtr, kPtr, vPtr, sPtr, zPtr cu.Ptr    // [B*H] device addresses for the batched attention products
 	all                          []cu.Buffer
 
-	// Page-locked host memory: the pixels on their way up, [B,3,S,S], and
-	// the embeddings, ln_post's μ and σ on their way down, [B*d | B | B].
-	pixHost, outHost []float32
+	// Page-locked host memory: the pixels on their way up, [B,3,S,S] per
+	// staging slot, and the embeddings, ln_post's μ and σ on their way
+	// down, [B*d | B | B].
+	pixHost [2][]float32
+	outHost []float32
 }
 
 // lensBuffers keep the traces of one layer for a device batch.
@@ -63,6 +76,12 @@ type engine struct {
 	act                           int
 	fused                         bool // attention by attn_fused
 
+	// kp is the row length of LayerNorm's output h: D, or D+biasPad with
+	// the folded bias, where h[:, D] = 1 and inW's column D is the
+	// in-projection's bias, so that its product adds the bias and no
+	// separate pass over [B*T, 3D] is needed.
+	kp int
+
 	conv1, cls, pos, lnPreW, lnPreB, lnPostW, lnPostB, proj cu.Ptr
 	blocks                                                  []blockWeights
 	weights                                                 []cu.Buffer
@@ -71,9 +90,62 @@ type engine struct {
 	lens *lensBuffers
 
 	// The lens's tail (alphas, effects' products, their download) runs on
-	// side while main finishes the forward pass.
-	main, side                  cu.Stream
+	// side while main finishes the forward pass. The pixels go up on up,
+	// so that a call of several device batches uploads the next batch
+	// while the device computes the current one: slot i's pixels are on
+	// the device at evUp[i].
+	main, side, up              cu.Stream
 	evGather, evEffects, evLens cu.Event
+	evUp                        [2]cu.Event
+
+	prof *opProfile // nil unless a profiling benchmark set it
+
+	// resident makes forward skip staging: the pixels of the previous
+	// call are still on the device. Benchmarks set it to time the forward
+	// pass from device memory, as PyTorch's is timed with its input there.
+	resident bool
+}
+
+// opProfile times the main stream's operations with timing events: each
+// mark closes the span since the previous one under its label. Only the
+// profiling benchmark sets it; the events themselves cost a little.
+type opProfile struct {
+	events []cu.Event
+	labels []string
+	n      int
+	ms     map[string]float64 // summed over batches
+	order  []string           // labels in the order first seen
+	calls  int
+}
+
+func newOpProfile() *opProfile { return &opProfile{ms: map[string]float64{}} }
+
+// mark records the end of the operation label on the current stream.
+func (e *engine) mark(label string) {
+	p := e.prof
+	if p == nil {
+		return
+	}
+	if p.n == len(p.events) {
+		p.events = append(p.events, e.c.NewEvent(true))
+		p.labels = append(p.labels, "")
+	}
+	e.c.Record(p.events[p.n])
+	p.labels[p.n] = label
+	p.n++
+}
+
+// collect adds the spans of a finished forward pass to the totals.
+func (p *opProfile) collect(c *cu.Context) {
+	for i := 1; i < p.n; i++ {
+		l := p.labels[i]
+		if _, ok := p.ms[l]; !ok {
+			p.order = append(p.order, l)
+		}
+		p.ms[l] += float64(c.Elapsed(p.events[i-1], p.events[i]))
+	}
+	p.n = 0
+	p.calls++
 }
 
 // newEngine opens the device and uploads m's image tower; a nil m only
@@ -87,11 +159,16 @@ func newEngine(m *clip.Model, cfg config) (*engine, error) {
 	if m == nil {
 		return e, nil
 	}
-	e.main, e.side = c.MainStream(), c.NewStream()
+	e.main, e.side, e.up = c.MainStream(), c.NewStream(), c.NewStream()
 	e.evGather, e.evEffects, e.evLens = c.NewEvent(false), c.NewEvent(false), c.NewEvent(false)
+	e.evUp = [2]cu.Event{c.NewEvent(false), c.NewEvent(false)}
 	v := m.Config.Vision
 	e.S, e.p, e.T, e.D, e.H, e.N, e.L, e.d = v.ImageSize, v.PatchSize, v.Tokens(), v.Width, v.Heads, v.MLPWidth, v.Layers, m.Config.EmbedDim
 	e.P, e.dh = e.T-1, e.D/e.H
+	e.kp = e.D
+	if foldBias {
+		e.kp = e.D + biasPad
+	}
 	e.fused = cfg.attn == AttnFused && e.dh <= 64
 	e.act = 1
 	if m.Config.Activation == clip.GELU {
@@ -106,7 +183,7 @@ func newEngine(m *clip.Model, cfg config) (*engine, error) {
 	for _, b := range vt.Blocks {
 		e.blocks = append(e.blocks, blockWeights{
 			ln1W: e.put(b.LN1.W.Data().F32()), ln1B: e.put(b.LN1.B.Data().F32()),
-			inW: e.put(b.Attn.InProj.W.Data().F32()), inB: e.put(b.Attn.InProj.B.Data().F32()),
+			inW: e.put(e.padBias(b.Attn.InProj.W.Data().F32(), b.Attn.InProj.B.Data().F32())), inB: e.put(b.Attn.InProj.B.Data().F32()),
 			outW: e.put(b.Attn.OutProj.W.Data().F32()), outB: e.put(b.Attn.OutProj.B.Data().F32()),
 			ln2W: e.put(b.LN2.W.Data().F32()), ln2B: e.put(b.LN2.B.Data().F32()),
 			fcW: e.put(b.MLP.CFC.W.Data().F32()), fcB: e.put(b.MLP.CFC.B.Data().F32()),
@@ -118,6 +195,22 @@ func newEngine(m *clip.Model, cfg config) (*engine, error) {
 		return nil, fmt.Errorf("clip/cuda: uploading the image tower: %w", err)
 	}
 	return e, nil
+}
+
+// padBias returns w [rows, D] with rows of length kp: with the folded bias,
+// column D holds bias and the columns after it zeros.
+func (e *engine) padBias(w, bias []float32) []float32 {
+	D, kp := e.D, e.kp
+	if kp == D {
+		return w
+	}
+	rows := len(bias)
+	out := make([]float32, rows*kp)
+	for r := range rows {
+		copy(out[r*kp:r*kp+D], w[r*D:(r+1)*D])
+		out[r*kp+D] = bias[r]
+	}
+	return out
 }
 
 // put uploads x into a new device buffer kept for the engine's life.
@@ -169,19 +262,23 @@ func (e *engine) ensure(B int) {
 		for _, b := range e.buf.all {
 			e.c.Free(b)
 		}
-		e.c.FreeHost(e.buf.pixHost)
+		e.c.FreeHost(e.buf.pixHost[0])
+		e.c.FreeHost(e.buf.pixHost[1])
 		e.c.FreeHost(e.buf.outHost)
 	}
 	B = max(B, min(e.cfg.maxBatch, 2*B))
 	S, P, T, D, H, N, pp := e.S, e.P, e.T, e.D, e.H, e.N, e.p*e.p
 	s := &buffers{capacity: B}
 	a := func(n int) cu.Ptr { return e.alloc(&s.all, n) }
-	s.pix, s.patches, s.conv = a(B*3*S*S), a(B*P*3*pp), a(B*P*D)
-	s.x, s.h, s.z = a(B*T*D), a(B*T*D), a(B*T*D)
+	s.pix[0], s.patches, s.conv = a(B*3*S*S), a(B*P*3*pp), a(B*P*D)
+	s.x, s.h, s.z = a(B*T*D), a(B*T*e.kp), a(B*T*D)
+	if e.kp > D {
+		e.c.Launch("fill_pad", grid(B*T), 1, 256, s.h, int64(B*T), e.kp, D)
+	}
 	s.qkv, s.scores, s.hidden = a(B*T*3*D), a(B*H*T*T), a(B*T*N)
 	s.mean, s.sigma = a(B*T), a(B*T)
 	s.pooled, s.muPost, s.sigmaPost, s.emb = a(B*D), a(B), a(B), a(B*e.d)
-	s.pixHost, s.outHost = e.c.AllocHost(B*3*S*S), e.c.AllocHost(B*(e.d+2))
+	s.pixHost[0], s.outHost = e.c.AllocHost(B*3*S*S), e.c.AllocHost(B*(e.d+2))
 	// Addresses of the per-(image, head) operands, index i = b*H + h; a
 	// smaller batch uses a prefix.
 	n := B * H
@@ -243,14 +340,21 @@ const eps = float32(1e-5)
 
 // forward runs the image tower on pixels (B images, each [3, S, S]) and,
 // with req, the lens of req.layer, downloading the results into dst(),
-// which it calls once the device work is queued, so that allocating the
-// destination overlaps the device's work.
+// which it calls once the device work is queued (with the lens, once the
+// work up to the lens's tail is, which needs to know where its results
+// go), so that allocating the destination overlaps the device's work.
+//
+// The pixels come from staging slot: staged says that an earlier call
+// already staged them there (its next); else forward stages them. next,
+// when not empty, are the pixels of the caller's following device batch
+// (at most as many images): forward stages them into the other slot once
+// its own work is queued, so that their copy and upload overlap it.
 //
 // Everything runs on the main stream but the lens's tail: once the last
 // block's attention pattern is gathered, the alphas' product and their
 // download go to the side stream and overlap the rest of the forward pass,
 // and their copy out of page-locked memory overlaps it on the host.
-func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batchResult) error {
+func (e *engine) forward(pixels [][]float32, slot int, staged bool, next [][]float32, req *lensRequest, dst func() *batchResult) error {
 	c := e.c
 	defer c.Bind()()
 	B := len(pixels)
@@ -262,22 +366,39 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 		lb = e.ensureLens(req.layer, req.u != nil, req.proj != nil)
 		K = (e.L - 1 - req.layer) * e.H
 	}
-	S, p, P, T, D, H, dh, N := e.S, e.p, e.P, e.T, e.D, e.H, e.dh, e.N
+	S, p, P, T, D, H, dh, N, kp := e.S, e.p, e.P, e.T, e.D, e.H, e.dh, e.N, e.kp
 	BT, pp := B*T, p*p
-	e.stage(pixels)
+	e.mark("") // the start of the first span
+	if !e.resident {
+		if !staged {
+			e.stage(pixels, slot)
+		}
+		c.Wait(e.evUp[slot])
+		e.mark("upload")
+	}
 
 	// Embedding: patches·Conv1ᵀ, class token, positions, ln_pre.
-	c.Launch("patchify", grid(B*P*3*pp), 1, 256, s.pix, s.patches, B, S, p)
+	c.Launch("patchify", grid(B*P*3*pp), 1, 256, s.pix[slot], s.patches, B, S, p)
 	c.Gemm(linear(B*P, 3*pp, D), 1, s.patches, e.conv1, 0, s.conv) // [B*P, D]
 	c.Launch("embed", grid(BT*D), 1, 256, s.conv, e.cls, e.pos, s.x, B, T, D)
 	c.Launch("layernorm", BT, 1, 256, s.x, int64(D), cu.Ptr(0), s.x, int64(D), e.lnPreW, e.lnPreB, cu.Ptr(0), cu.Ptr(0), D, eps)
+	e.mark("embedding")
 
+	var r *batchResult // dst(), once the lens's tail needs it or all is queued
 	var pending cu.Ptr // c_proj bias of the previous block, not yet added to x
 	for l, w := range e.blocks {
 		// x = x + OutProj(softmax(QKᵀ/√dh)·V), Q, K, V from InProj(LN1(x)).
-		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), pending, s.h, int64(D), w.ln1W, w.ln1B, s.mean, s.sigma, D, eps)
-		c.Gemm(linear(BT, D, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D]
-		c.Launch("bias_act", grid(3*D), min(BT, 65535), 256, s.qkv, w.inB, BT, 3*D, 0)
+		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), pending, s.h, int64(kp), w.ln1W, w.ln1B, s.mean, s.sigma, D, eps)
+		e.mark("layernorm")
+		if kp > D {
+			c.Gemm(linear(BT, kp, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D], bias included
+			e.mark("gemm qkv")
+		} else {
+			c.Gemm(linear(BT, D, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D]
+			e.mark("gemm qkv")
+			c.Launch("bias_act", grid(3*D), min(BT, 65535), 256, s.qkv, w.inB, BT, 3*D, 0)
+			e.mark("bias qkv")
+		}
 		scale := float32(1 / math.Sqrt(float64(dh)))
 		gather := lb != nil && l > req.layer
 		if e.fused {
@@ -288,22 +409,29 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 				pat = s.scores
 			}
 			c.LaunchShared("attn_fused", (T+63)/64, B*H, 256, cu.AttnFusedShared, s.qkv, s.z, pat, int64(T*T), B, H, T, D, dh, scale)
+			e.mark("attention fused")
 		} else {
 			c.GemmBatched(cu.RowMajor{TransB: true, M: T, N: T, K: dh, Lda: 3 * D, Ldb: 3 * D, Ldc: T},
 				B*H, scale, s.qPtr, s.kPtr, 0, s.sPtr) // [B, H, T, T]
+			e.mark("gemm scores")
 			c.Launch("softmax_rows", (B*H*T+7)/8, 1, 256, s.scores, B*H*T, T)
+			e.mark("softmax")
 		}
 		if gather {
 			c.Launch("lens_gather", B*H, 1, 128, s.scores, s.sigma, s.mean, lb.w, lb.one, lb.mu, B, H, T, K, (l-req.layer-1)*H)
+			e.mark("lens gather")
 			if l == e.L-1 {
-				e.lensTail(lb, req, B, K)
+				r = dst()
+				e.lensTail(lb, req, r, B, K)
 			}
 		}
 		if !e.fused {
 			c.GemmBatched(cu.RowMajor{M: T, N: dh, K: T, Lda: T, Ldb: 3 * D, Ldc: D},
 				B*H, 1, s.sPtr, s.vPtr, 0, s.zPtr) // [B*T, D]
+			e.mark("gemm pattern·V")
 		}
 		c.Gemm(linear(BT, D, D), 1, s.z, w.outW, 1, s.x) // x += z·Woutᵀ; bias added by ln_2
+		e.mark("gemm out")
 
 		// x = x + CProj(act(CFC(LN2(x)))). The lens's layer writes its
 		// post-activations straight into the trace buffer.
@@ -311,49 +439,67 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 		if lb != nil && l == req.layer {
 			hidden = lb.p
 		}
-		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), w.outB, s.h, int64(D), w.ln2W, w.ln2B, cu.Ptr(0), cu.Ptr(0), D, eps)
-		c.Gemm(linear(BT, D, N), 1, s.h, w.fcW, 0, hidden) // [B*T, N]
+		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), w.outB, s.h, int64(kp), w.ln2W, w.ln2B, cu.Ptr(0), cu.Ptr(0), D, eps)
+		e.mark("layernorm")
+		c.Gemm(cu.RowMajor{TransB: true, M: BT, N: N, K: D, Lda: kp, Ldb: D, Ldc: N}, 1, s.h, w.fcW, 0, hidden) // [B*T, N]
+		e.mark("gemm fc")
 		c.Launch("bias_act", grid(N), min(BT, 65535), 256, hidden, w.fcB, BT, N, e.act)
+		e.mark("bias+activation fc")
 		c.Gemm(linear(BT, N, D), 1, hidden, w.projW, 1, s.x) // x += hidden·Wprojᵀ; bias added by the next LayerNorm
+		e.mark("gemm proj")
 		pending = w.projB
 	}
 
 	// f = ln_post(x[:, 0])·proj.
 	c.Launch("layernorm", B, 1, 256, s.x, int64(T*D), pending, s.pooled, int64(D), e.lnPostW, e.lnPostB, s.muPost, s.sigmaPost, D, eps)
 	c.Gemm(cu.RowMajor{M: B, N: e.d, K: D, Lda: D, Ldb: e.d, Ldc: e.d}, 1, s.pooled, e.proj, 0, s.emb) // [B, d]
+	e.mark("ln_post·proj")
 	if lb != nil && K > 0 && req.u != nil {
 		c.Wait(e.evEffects)
 		c.Launch("effect_scale", grid(N*e.d), B, 256, lb.effects, s.emb, s.sigmaPost, int64(N*e.d), e.d)
+		e.mark("lens effects (wait, scale)")
 	}
 	d := e.d
 	out := s.outHost[:B*(d+2)]
 	c.DownloadAsync(out[:B*d], s.emb)
 	c.DownloadAsync(out[B*d:B*d+B], s.muPost)
 	c.DownloadAsync(out[B*d+B:], s.sigmaPost)
+	e.mark("download")
 
 	// Everything is queued; the host's work from here overlaps the device's.
-	r := dst()
+	if len(next) > 0 {
+		e.stage(next, 1-slot)
+	}
+	if r == nil {
+		r = dst()
+	}
 	if lb != nil && K > 0 {
 		if err := c.SyncEvent(e.evLens); err != nil {
 			return fmt.Errorf("clip/cuda: forward pass: %w", err)
 		}
 		h := lb.host
 		nA := B * N * K
-		parallelCopy(r.alpha, h[:nA])
+		if !c.IsHost(r.alpha) {
+			parallelCopy(r.alpha, h[:nA])
+		}
 		copy(r.one, h[nA:nA+B*K])
 		copy(r.mu, h[nA+B*K:nA+2*B*K])
-		if req.proj != nil {
+		if req.proj != nil && !c.IsHost(r.proj) {
 			parallelCopy(r.proj, lb.projHost[:nA])
 		}
 		if req.u != nil {
 			c.Download(r.effects, lb.effects)
 		}
+		e.mark("lens results (wait, copy out)")
 	}
 	if lb != nil && K == 0 {
 		clear(r.effects)
 	}
 	if err := c.Sync(); err != nil {
 		return fmt.Errorf("clip/cuda: forward pass: %w", err)
+	}
+	if e.prof != nil {
+		e.prof.collect(c)
 	}
 	copy(r.emb, out[:B*d])
 	copy(r.muPost, out[B*d:B*d+B])
@@ -363,9 +509,11 @@ func (e *engine) forward(pixels [][]float32, req *lensRequest, dst func() *batch
 
 // lensTail queues, on the side stream after the main stream's work so far
 // (the last block's lens_gather), the alphas, the effects' product when
-// there are u vectors, and the download of alpha, one and mu into lb.host.
-// It records evEffects after the product and evLens after the download.
-func (e *engine) lensTail(lb *lensBuffers, req *lensRequest, B, K int) {
+// there are u vectors, and the download of alpha, one and mu into lb.host,
+// or of alpha straight into r.alpha when that is page-locked (the same for
+// the projection). It records evEffects after the product and evLens after
+// the downloads.
+func (e *engine) lensTail(lb *lensBuffers, req *lensRequest, r *batchResult, B, K int) {
 	c, N, T := e.c, e.N, e.T
 	c.Record(e.evGather)
 	c.SetStream(e.side)
@@ -388,34 +536,81 @@ func (e *engine) lensTail(lb *lensBuffers, req *lensRequest, B, K int) {
 		c.Gemm(cu.RowMajor{TransB: true, M: B, N: NK, K: K, Lda: K, Ldb: 2 * K, Ldc: NK}, 1, lb.one, p.p.Ptr, 0, lb.proj)
 		c.Gemm(cu.RowMajor{TransB: true, M: B, N: NK, K: K, Lda: K, Ldb: 2 * K, Ldc: NK}, 1, lb.mu, p.p.Ptr.Add(K), 1, lb.proj)
 		c.Launch("bias_act", grid(NK), min(B, 65535), 256, lb.proj, p.p0.Ptr, B, NK, 0)
-		c.DownloadAsync(lb.projHost[:nA], lb.proj)
+		if c.IsHost(r.proj) {
+			c.DownloadAsync(r.proj, lb.proj)
+		} else {
+			c.DownloadAsync(lb.projHost[:nA], lb.proj)
+		}
 	}
-	c.DownloadAsync(lb.host[:nA], lb.alpha)
+	if c.IsHost(r.alpha) {
+		c.DownloadAsync(r.alpha, lb.alpha)
+	} else {
+		c.DownloadAsync(lb.host[:nA], lb.alpha)
+	}
 	c.DownloadAsync(lb.host[nA:nA+B*K], lb.one)
 	c.DownloadAsync(lb.host[nA+B*K:nA+2*B*K], lb.mu)
 	c.Record(e.evLens)
 }
 
-// stage copies the pixels into page-locked memory, several images at once,
-// and queues their upload chunk by chunk, so that copying the next chunk
-// overlaps the transfer of the previous one.
-func (e *engine) stage(pixels [][]float32) {
+// stage queues the upload of the pixels to slot's device buffer on the up
+// stream; evUp[slot] marks its end. Images in page-locked memory
+// ([Encoder.PageLocked]) go up directly; the others are first copied into
+// slot's page-locked buffer, several at once, chunk by chunk, so that
+// copying the next chunk overlaps the transfer of the previous one. The
+// slot's earlier contents must be used up: forward's calls are
+// synchronous, and a slot is staged again at the earliest by the call
+// after the one that read it.
+func (e *engine) stage(pixels [][]float32, slot int) {
 	c, s := e.c, e.buf
 	n := 3 * e.S * e.S
+	if s.pix[slot] == 0 {
+		s.pix[slot] = e.alloc(&s.all, s.capacity*n)
+		s.pixHost[slot] = c.AllocHost(s.capacity * n)
+		if c.Err() != nil {
+			return // reported by the forward pass's next sync
+		}
+	}
+	c.SetStream(e.up)
+	defer c.SetStream(e.main)
 	const chunk = 8
+	var direct [chunk]bool
 	for lo := 0; lo < len(pixels); lo += chunk {
 		hi := min(lo+chunk, len(pixels))
-		if hi-lo == 1 {
-			copy(s.pixHost[lo*n:hi*n], pixels[lo])
-		} else {
-			var wg sync.WaitGroup
-			for i := lo; i < hi; i++ {
-				wg.Go(func() { copy(s.pixHost[i*n:(i+1)*n], pixels[i]) })
+		var wg sync.WaitGroup
+		for i := lo; i < hi; i++ {
+			direct[i-lo] = c.IsHost(pixels[i])
+			if !direct[i-lo] {
+				wg.Go(func() { copy(s.pixHost[slot][i*n:(i+1)*n], pixels[i]) })
 			}
-			wg.Wait()
 		}
-		c.UploadAsync(s.pix.Add(lo*n), s.pixHost[lo*n:hi*n])
+		wg.Wait()
+		// One transfer per run of copied images, one per direct image.
+		for i := lo; i < hi; {
+			j := i + 1
+			if direct[i-lo] {
+				c.UploadAsync(s.pix[slot].Add(i*n), pixels[i])
+			} else {
+				for j < hi && !direct[j-lo] {
+					j++
+				}
+				c.UploadAsync(s.pix[slot].Add(i*n), s.pixHost[slot][i*n:j*n])
+			}
+			i = j
+		}
 	}
+	c.Record(e.evUp[slot])
+}
+
+// pageLocked returns n values of page-locked host memory.
+func (e *engine) pageLocked(n int) ([]float32, error) {
+	defer e.c.Bind()()
+	return e.c.TryAllocHost(n)
+}
+
+// freePageLocked releases memory from pageLocked.
+func (e *engine) freePageLocked(x []float32) {
+	defer e.c.Bind()()
+	e.c.FreeHost(x)
 }
 
 // parallelCopy is copy(dst, src) for large arrays, split over goroutines.

@@ -13,9 +13,13 @@ const built = false
 // engine is empty without CUDA support: no constructor ever returns one.
 type engine struct{}
 
-func newEngine(*clip.Model, config) (*engine, error)                         { return nil, ErrNotBuilt }
-func (*engine) describe() string                                             { return "" }
-func (*engine) close() error                                                 { return nil }
-func (*engine) upload([]float32) (cu.Buffer, error)                          { return cu.Buffer{}, ErrNotBuilt }
-func (*engine) free(cu.Buffer)                                               {}
-func (*engine) forward([][]float32, *lensRequest, func() *batchResult) error { return ErrNotBuilt }
+func newEngine(*clip.Model, config) (*engine, error) { return nil, ErrNotBuilt }
+func (*engine) describe() string                     { return "" }
+func (*engine) close() error                         { return nil }
+func (*engine) upload([]float32) (cu.Buffer, error)  { return cu.Buffer{}, ErrNotBuilt }
+func (*engine) free(cu.Buffer)                       {}
+func (*engine) pageLocked(int) ([]float32, error)    { return nil, ErrNotBuilt }
+func (*engine) freePageLocked([]float32)             {}
+func (*engine) forward([][]float32, int, bool, [][]float32, *lensRequest, func() *batchResult) error {
+	return ErrNotBuilt
+}

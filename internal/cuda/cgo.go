@@ -406,6 +406,7 @@ type Context struct {
 	err    error
 	allocs map[Ptr]int
 	hosts  map[unsafe.Pointer]int
+	spans  spans // the page-locked allocations of hosts, for IsHost
 
 	main, cur C.CUstream // the stream of every queued operation is cur; main is the default
 	streams   []C.CUstream
@@ -653,6 +654,7 @@ func (c *Context) close() {
 		C.nl_cuMemFreeHost(p)
 	}
 	clear(c.hosts)
+	c.spans = nil
 	for _, e := range c.events {
 		C.nl_cuEventDestroy(e)
 	}
@@ -951,13 +953,29 @@ func (c *Context) AllocHost(n int) []float32 {
 	if c.err != nil || n <= 0 {
 		return nil
 	}
+	h, err := c.TryAllocHost(n)
+	if err != nil {
+		c.set(err)
+	}
+	return h
+}
+
+// TryAllocHost is AllocHost that returns its error instead of keeping it:
+// running out of page-locked memory leaves the context usable.
+func (c *Context) TryAllocHost(n int) ([]float32, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if n <= 0 {
+		return nil, fmt.Errorf("cuMemAllocHost: %d values", n)
+	}
 	var p unsafe.Pointer
 	if err := cuErr(C.nl_cuMemAllocHost(&p, C.size_t(4*n)), fmt.Sprintf("cuMemAllocHost %.1f MiB", float64(4*n)/(1<<20))); err != nil {
-		c.set(err)
-		return nil
+		return nil, err
 	}
 	c.hosts[p] = n
-	return unsafe.Slice((*float32)(p), n)
+	c.spans.add(uintptr(p), uintptr(p)+uintptr(4*n))
+	return unsafe.Slice((*float32)(p), n), nil
 }
 
 // FreeHost releases memory from AllocHost; nil does nothing.
@@ -969,7 +987,18 @@ func (c *Context) FreeHost(h []float32) {
 	if _, ok := c.hosts[p]; ok {
 		C.nl_cuMemFreeHost(p)
 		delete(c.hosts, p)
+		c.spans.remove(uintptr(p))
 	}
+}
+
+// IsHost reports whether x lies in page-locked memory from AllocHost, so
+// that the device can copy it to or from x directly.
+func (c *Context) IsHost(x []float32) bool {
+	if len(x) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(&x[0]))
+	return c.spans.contains(p, p+uintptr(4*len(x)))
 }
 
 // UploadAsync queues the copy of src, page-locked memory from AllocHost,

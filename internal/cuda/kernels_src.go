@@ -4,7 +4,7 @@ package cuda
 // missing one is an error at Open, not at the first launch.
 var KernelNames = []string{
 	"patchify", "embed", "layernorm", "bias_act", "softmax_rows", "lens_gather", "effect_scale",
-	"attn_fused",
+	"attn_fused", "fill_pad",
 }
 
 // AttnFusedShared is the dynamic shared memory of one attn_fused block in
@@ -137,6 +137,19 @@ extern "C" __global__ void bias_act(float* x, const float* bias, int rows, int c
 			}
 			xr[c] = v;
 		}
+	}
+}
+
+// fill_pad sets, in each of the rows of x (row r at x + r*ld), column from
+// to 1 and the columns after it, up to ld, to 0: the constant column that
+// lets a matrix product add a bias (a weight matrix's extra column).
+// Grid-stride over the rows.
+extern "C" __global__ void fill_pad(float* x, long long rows, int ld, int from) {
+	for (long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x; r < rows;
+	     r += (long long)gridDim.x * blockDim.x) {
+		float* xr = x + r * ld;
+		xr[from] = 1.0f;
+		for (int c = from + 1; c < ld; c++) xr[c] = 0.0f;
 	}
 }
 

@@ -13,7 +13,7 @@
 # same random ViT-B/32 checked against ours, then its speed, and the ratios.
 # Each step has its own timeout; the whole stays under 6 minutes.
 #
-#   testdata/bench/cuda_device_check.sh [--dry|--quick|--lens|--final]
+#   testdata/bench/cuda_device_check.sh [--dry|--quick|--lens|--final|--forward]
 #     --dry:   steps 1 and 2 only
 #     --quick: the tests, then only the batch-64 B32/B16 forward and the B32
 #              SecondOrder benchmarks and PyTorch on B32/B16 at batch 64
@@ -71,6 +71,22 @@ export LD_LIBRARY_PATH="${dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "NEURONLENS_CUDA_LIBS=$NEURONLENS_CUDA_LIBS" | tee -a "$OUT/summary.txt"
 for d in ${dirs//:/ }; do ls "$d" | grep -E 'libcublas\.so|libnvrtc' | sed "s|^|  $d/|"; done | tee -a "$OUT/gpu.txt"
 
+# torch_second_order GOBENCH: the reference's own second-order computation
+# in PyTorch on this GPU (testdata/bench/torch_secondorder.py), checked
+# against Go on every neuron of two images, then timed, then set against
+# Analyze's phase 1 in GOBENCH (BenchmarkAnalyzeCUDA's output). Needs $LBIN.
+torch_second_order() {
+  step "5. the reference's second-order computation in PyTorch" | tee -a "$OUT/summary.txt"
+  local exp
+  exp=$(mktemp -d)
+  NEURONLENS_EXPORT="$exp" timeout 40 "$LBIN" -test.run 'TestExportSecondOrderForTorch' -test.v > "$OUT/export-so.txt" 2>&1
+  echo "export rc=$?" | tee -a "$OUT/summary.txt"
+  timeout 90 python3 testdata/bench/torch_secondorder.py --export "$exp/secondorder" --neurons 3072 \
+    --bench --batches 1,8 --seconds 3 --go-bench "$1" > "$OUT/torch-so.txt" 2>&1
+  echo "torch second order rc=$?" | tee -a "$OUT/summary.txt"
+  tail -8 "$OUT/torch-so.txt" | tee -a "$OUT/summary.txt"
+}
+
 if [ "$MODE" = "--final" ]; then
   LBIN=.devbin/lens_cuda.test
   for b in "$BIN" "$LBIN"; do
@@ -97,16 +113,21 @@ if [ "$MODE" = "--final" ]; then
       -test.benchtime=1s -test.timeout=43s > "$OUT/final-bench-$attn.txt" 2>&1 || rc=1
     grep -E 'Benchmark|FAIL|panic' "$OUT/final-bench-$attn.txt" | tee -a "$OUT/summary.txt"
   done
+  # Where the device's time goes, per kind of operation, ours (timing
+  # events on the main stream) and PyTorch's kernels (torch.profiler).
+  step "3b. profiles at batch 64" | tee -a "$OUT/summary.txt"
+  timeout 60 "$BIN" -test.run '^$' -test.bench 'Profile' -test.benchtime=20x -test.timeout=58s \
+    > "$OUT/final-profile.txt" 2>&1 || rc=1
+  grep -E 'Benchmark|profile|FAIL|panic' "$OUT/final-profile.txt" | tee -a "$OUT/summary.txt"
   step "4. PyTorch at batch 64, then the ratios (one table per attention path)" | tee -a "$OUT/summary.txt"
   EXP=$(mktemp -d)
   timeout 20 env NEURONLENS_EXPORT="$EXP" "$BIN" -test.run 'TestExportForTorch' -test.v > "$OUT/export.txt" 2>&1
   echo "export rc=$?" | tee -a "$OUT/summary.txt"
-  left=$(( 160 - ($(date +%s) - start) ))
-  timeout $(( left > 20 ? left : 20 )) python3 testdata/bench/torch_bench.py --export "$EXP" --bench --seconds 1 \
-    --sizes B32,B16,L14 --batches 64 --json "$OUT/torch.json" \
+  timeout 100 python3 testdata/bench/torch_bench.py --export "$EXP" --bench --seconds 1 \
+    --sizes B32,B16,L14 --batches 64 --json "$OUT/torch.json" --profile B32,B16 \
     --go-bench "$OUT/final-bench-gemm.txt,$OUT/final-bench-fused.txt" > "$OUT/torch.txt" 2>&1
   echo "torch rc=$?" | tee -a "$OUT/summary.txt"
-  tail -40 "$OUT/torch.txt" | tee -a "$OUT/summary.txt"
+  grep -vE '^ +[0-9.]+ ms' "$OUT/torch.txt" | tail -40 | tee -a "$OUT/summary.txt"
   for attn in gemm fused; do
     grep -hE 'AnalyzeCUDA.*(images/s)' "$OUT/final-lens-$attn.txt" | sed "s/^/$attn: /" | tee -a "$OUT/summary.txt"
   done
@@ -116,19 +137,46 @@ if [ "$MODE" = "--final" ]; then
   ANALYZE_IMAGES=512 timeout 50 "$LBIN" -test.run '^$' -test.bench 'AnalyzeHostB32' -test.benchtime=1x \
     > "$OUT/final-lens-host.txt" 2>&1
   grep -hE 'AnalyzeHostB32|FAIL|panic' "$OUT/final-lens-host.txt" | sed "s/^/host only: /" | tee -a "$OUT/summary.txt"
-  # The reference's own second-order computation in PyTorch on this GPU
-  # (testdata/bench/torch_secondorder.py): checked against Go on every
-  # neuron of two images, then timed, then set against Analyze's phase 1.
-  step "5. the reference's second-order computation in PyTorch" | tee -a "$OUT/summary.txt"
-  EXP2=$(mktemp -d)
-  NEURONLENS_EXPORT="$EXP2" timeout 40 "$LBIN" -test.run 'TestExportSecondOrderForTorch' -test.v > "$OUT/export-so.txt" 2>&1
-  echo "export rc=$?" | tee -a "$OUT/summary.txt"
-  timeout 90 python3 testdata/bench/torch_secondorder.py --export "$EXP2/secondorder" --neurons 3072 \
-    --bench --batches 1,8 --seconds 3 --go-bench "$OUT/final-lens-gemm.txt" > "$OUT/torch-so.txt" 2>&1
-  echo "torch second order rc=$?" | tee -a "$OUT/summary.txt"
-  tail -8 "$OUT/torch-so.txt" | tee -a "$OUT/summary.txt"
+  torch_second_order "$OUT/final-lens-gemm.txt"
   echo "(Analyze: effects/encode = phase-1 rate over the forward-only rate, goal >= 0.9;" \
     "SecondOrder: lens overhead inside the forward pass, goal < 10%)" | tee -a "$OUT/summary.txt"
+  step "done, rc=$rc" | tee -a "$OUT/summary.txt"
+  exit $rc
+fi
+
+# --forward: the numbers of BENCHMARKS.md's fifth run, in about 3 minutes:
+# the clip/cuda and lens GPU tests, the forward benchmarks (batch 1 and 64
+# with pixels from host memory; at batch 64 also already on the device,
+# many batches in one call, the in-projection's bias by its own pass), the
+# staging benchmark, the B32 SecondOrder, AnalyzeCUDA on 2,048 images (with
+# and without page-locked memory), the B16 profile, PyTorch at batch 1 and
+# 64, and the reference's second-order computation in PyTorch.
+if [ "$MODE" = "--forward" ]; then
+  LBIN=.devbin/lens_cuda.test
+  rc=0
+  step "2. tests: clip/cuda, then lens" | tee -a "$OUT/summary.txt"
+  timeout 60 "$BIN" -test.v -test.count=1 -test.timeout=58s -test.run 'Test' > "$OUT/fwd-test.txt" 2>&1 || rc=1
+  grep -E '^(--- |PASS|FAIL|ok|panic)|^ *--- FAIL|device:|Error|error' "$OUT/fwd-test.txt" | head -30 | tee -a "$OUT/summary.txt"
+  ANALYZE_IMAGES=2048 timeout 80 "$LBIN" -test.v -test.count=1 -test.timeout=78s \
+    -test.run 'CUDA' -test.bench 'AnalyzeCUDA' -test.benchtime=1x > "$OUT/fwd-lens.txt" 2>&1 || rc=1
+  grep -E '^(--- |PASS|FAIL|ok|panic)|^ *--- FAIL|Benchmark|Error|error' "$OUT/fwd-lens.txt" \
+    | grep -v '^ *--- PASS' | head -30 | tee -a "$OUT/summary.txt"
+  echo "tests rc=$rc" | tee -a "$OUT/summary.txt"
+  step "3. benchmarks" | tee -a "$OUT/summary.txt"
+  timeout 120 "$BIN" -test.run '^$' -test.benchtime=1s -test.timeout=118s \
+    -test.bench 'Benchmark(Encode|EncodeResident|EncodeBiasPass|EncodeMany|Stage|SecondOrder)$' \
+    > "$OUT/fwd-bench.txt" 2>&1 || rc=1
+  grep -E 'Benchmark|FAIL|panic' "$OUT/fwd-bench.txt" | tee -a "$OUT/summary.txt"
+  timeout 30 "$BIN" -test.run '^$' -test.bench 'Profile/B16' -test.benchtime=20x > "$OUT/fwd-profile.txt" 2>&1
+  grep -E 'profile|^  ' "$OUT/fwd-profile.txt" | tee -a "$OUT/summary.txt"
+  step "4. PyTorch at batch 1 and 64, then the ratios" | tee -a "$OUT/summary.txt"
+  EXP=$(mktemp -d)
+  timeout 20 env NEURONLENS_EXPORT="$EXP" "$BIN" -test.run 'TestExportForTorch' -test.v > "$OUT/export.txt" 2>&1
+  timeout 120 python3 testdata/bench/torch_bench.py --export "$EXP" --bench --seconds 1 \
+    --sizes B32,B16,L14 --batches 1,64 --json "$OUT/torch.json" --go-bench "$OUT/fwd-bench.txt" > "$OUT/torch.txt" 2>&1
+  echo "torch rc=$?" | tee -a "$OUT/summary.txt"
+  tail -40 "$OUT/torch.txt" | tee -a "$OUT/summary.txt"
+  torch_second_order "$OUT/fwd-lens.txt"
   step "done, rc=$rc" | tee -a "$OUT/summary.txt"
   exit $rc
 fi

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuronlens/neuronlens/clip"
+	"github.com/neuronlens/neuronlens/clip/cuda"
 	"github.com/neuronlens/neuronlens/internal/kernels"
 	"github.com/neuronlens/neuronlens/internal/parallel"
 )
@@ -224,8 +225,8 @@ type runner struct {
 	// Recycled records and pixels: hundreds of kilobytes per image, so
 	// that the passes do not allocate (and fault in) fresh ones per image.
 	recPool, pxPool *floatPool
-	// The device path's recycled results, per layer (*cuda.SecondOrder).
-	soPools []sync.Pool
+	// The device path's recycled results, per layer.
+	soPools []freeList[*cuda.SecondOrder]
 }
 
 func newRunner(m *clip.Model, src Source, layers []int, cfg *config) (*runner, error) {

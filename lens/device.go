@@ -68,6 +68,15 @@ type projAccel interface {
 	secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error)
 }
 
+// hostAccel is an accel that offers page-locked host memory, which it
+// moves to and from the device without a copy of its own (pixels, and a
+// SecondOrder destination's Alpha and Proj). pageLocked returns nil when
+// it cannot; freePageLocked releases what pageLocked returned.
+type hostAccel interface {
+	pageLocked(n int) []float32
+	freePageLocked(x []float32)
+}
+
 // openAccel returns the accelerator for m, or nil for the CPU.
 func openAccel(m *clip.Model, cfg *config) (accel, error) {
 	if cfg.accel != nil { // tests
@@ -148,6 +157,16 @@ func (a *encAccel) secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, p
 	}
 	return so, nil
 }
+
+func (a *encAccel) pageLocked(n int) []float32 {
+	h, err := a.enc.PageLocked(n)
+	if err != nil {
+		return nil // ordinary memory will do, through the encoder's own copy
+	}
+	return h
+}
+
+func (a *encAccel) freePageLocked(x []float32) { a.enc.FreePageLocked(x) }
 
 func (a *encAccel) close() {
 	a.mu.Lock()

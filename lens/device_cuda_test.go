@@ -3,6 +3,7 @@
 package lens
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"sync"
@@ -69,7 +70,9 @@ func TestAnalyzeCUDAMatchesCPU(t *testing.T) {
 }
 
 // TestAnalyzeCUDAB32 is ViT-B/32 layer 9 on 64 random images, through a
-// caller's encoder with device batches of 16.
+// caller's encoder with device batches of 16, with pixels and results in
+// ordinary memory (too few batches for page-locked memory), then in the
+// encoder's page-locked memory.
 func TestAnalyzeCUDAB32(t *testing.T) {
 	gpuOrSkip(t)
 	m := b32Vision(t)
@@ -82,6 +85,12 @@ func TestAnalyzeCUDAB32(t *testing.T) {
 	want, err := Analyze(t.Context(), m, src, opts...)
 	require.NoError(t, err)
 	got, err := Analyze(t.Context(), m, src, append(opts, WithEncoder(enc))...)
+	require.NoError(t, err)
+	compareResults(t, want, got, 1e-4)
+
+	defer func(n int) { pageLockedBatches = n }(pageLockedBatches)
+	pageLockedBatches = 1
+	got, err = Analyze(t.Context(), m, src, append(opts, WithEncoder(enc))...)
 	require.NoError(t, err)
 	compareResults(t, want, got, 1e-4)
 }
@@ -163,24 +172,49 @@ func BenchmarkAnalyzeCUDA(b *testing.B) {
 		encodeRate = float64(n*b.N) / b.Elapsed().Seconds()
 		b.ReportMetric(encodeRate, "images/s")
 	})
-	b.Run("B32/layer9/analyze", func(b *testing.B) {
-		var effects float64
-		progress := WithProgress(func(p ProgressReport) {
-			if p.Phase == "effects" && p.Done == p.Total {
-				effects = p.PerSecond
-			}
+	// "analyze" lets Analyze use the encoder's page-locked memory (pixels
+	// and results moved without the encoder's copies), "analyze-ordinary"
+	// hides it (ordinaryMemory).
+	for _, name := range []string{"analyze", "analyze-ordinary"} {
+		b.Run("B32/layer9/"+name, func(b *testing.B) {
+			benchAnalyzeCUDA(b, m, enc, src, n, encodeRate, name == "analyze-ordinary")
 		})
-		pt := watchPipeline(b)
-		for b.Loop() {
-			if _, err := Analyze(b.Context(), m, src, WithLayers(9), WithEncoder(enc), progress); err != nil {
-				b.Fatal(err)
-			}
+	}
+}
+
+// ordinaryMemory is the encoder's accel without its page-locked memory
+// (hostAccel), to measure what that memory saves.
+type ordinaryMemory struct{ e *encAccel }
+
+func (o ordinaryMemory) batch() int { return o.e.batch() }
+func (o ordinaryMemory) close()     { o.e.close() }
+func (o ordinaryMemory) secondOrder(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, u *secondU) (*cuda.SecondOrder, error) {
+	return o.e.secondOrder(ctx, dst, pixels, layer, u)
+}
+func (o ordinaryMemory) secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error) {
+	return o.e.secondOrderProj(ctx, dst, pixels, layer, bs)
+}
+
+func benchAnalyzeCUDA(b *testing.B, m *clip.Model, enc *cuda.Encoder, src Source, n int, encodeRate float64, ordinary bool) {
+	var effects float64
+	opts := []Option{WithLayers(9), WithEncoder(enc), WithProgress(func(p ProgressReport) {
+		if p.Phase == "effects" && p.Done == p.Total {
+			effects = p.PerSecond
 		}
-		pt.report(b)
-		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
-		b.ReportMetric(effects, "effects-images/s")
-		if encodeRate > 0 {
-			b.ReportMetric(effects/encodeRate, "effects/encode")
+	})}
+	if ordinary {
+		opts = append(opts, withAccel(ordinaryMemory{&encAccel{enc: enc, us: map[int]*cuda.UVectors{}, ps: map[int]*cuda.Projection{}}}))
+	}
+	pt := watchPipeline(b)
+	for b.Loop() {
+		if _, err := Analyze(b.Context(), m, src, opts...); err != nil {
+			b.Fatal(err)
 		}
-	})
+	}
+	pt.report(b)
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(effects, "effects-images/s")
+	if encodeRate > 0 {
+		b.ReportMetric(effects/encodeRate, "effects/encode")
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"image"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -139,6 +141,82 @@ func (a *cpuProjAccel) secondOrderProj(ctx context.Context, dst *cuda.SecondOrde
 		}
 	}
 	return so, nil
+}
+
+// lockedAccel is cpuProjAccel with stand-in page-locked memory (hostAccel):
+// ordinary arrays that it remembers until they are freed, so that a test
+// can check that the pixels and destinations it is given are its own and
+// that everything it handed out comes back. With flaky, every other
+// allocation fails, the first included, as page-locked memory may run out.
+type lockedAccel struct {
+	cpuProjAccel
+	flaky bool
+
+	mu                    sync.Mutex
+	live                  map[*float32]int // start → length of what pageLocked returned
+	allocs, refused       int
+	badFrees              int
+	directIn, directOut   int // pixels and results in its memory
+	ordinaryIn, ordinaryO int
+}
+
+func (a *lockedAccel) pageLocked(n int) []float32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.allocs++
+	if a.flaky && a.allocs%2 == 1 {
+		a.refused++
+		return nil
+	}
+	b := make([]float32, n)
+	if a.live == nil {
+		a.live = map[*float32]int{}
+	}
+	a.live[&b[0]] = n
+	return b
+}
+
+// owns reports whether x lies inside memory from pageLocked not yet freed.
+func (a *lockedAccel) owns(x []float32) bool {
+	if len(x) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(&x[0]))
+	for start, n := range a.live {
+		s := uintptr(unsafe.Pointer(start))
+		if p >= s && p+4*uintptr(len(x)) <= s+4*uintptr(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *lockedAccel) freePageLocked(x []float32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(x) == 0 || a.live[&x[0]] == 0 {
+		a.badFrees++
+		return
+	}
+	delete(a.live, &x[0])
+}
+
+func (a *lockedAccel) secondOrderProj(ctx context.Context, dst *cuda.SecondOrder, pixels [][]float32, layer int, bs *deviceBasis) (*cuda.SecondOrder, error) {
+	a.mu.Lock()
+	for _, p := range pixels {
+		if a.owns(p) {
+			a.directIn++
+		} else {
+			a.ordinaryIn++
+		}
+	}
+	if dst != nil && (a.owns(dst.Alpha) || a.owns(dst.Proj)) {
+		a.directOut++
+	} else {
+		a.ordinaryO++
+	}
+	a.mu.Unlock()
+	return a.cpuProjAccel.secondOrderProj(ctx, dst, pixels, layer, bs)
 }
 
 // compareResults checks device results against CPU ones: means, top-k
@@ -332,6 +410,8 @@ func TestAnalyzeDevicePath(t *testing.T) {
 // last one) make the device path reuse its recycled buffers, which must
 // leave nothing of an earlier image behind.
 func TestAnalyzeDeviceRecords(t *testing.T) {
+	defer func(n int) { pageLockedBatches = n }(pageLockedBatches)
+	pageLockedBatches = 1 // page-locked memory for any number of batches
 	m := randomModel(t, smallConfig(), 64)
 	src := &countingSource{n: 11}
 	cpuDir := t.TempDir()
@@ -344,6 +424,8 @@ func TestAnalyzeDeviceRecords(t *testing.T) {
 	for name, acc := range map[string]accel{
 		"shared term on the host":   &cpuAccel{m: m, B: 2},
 		"shared term on the device": &cpuProjAccel{cpuAccel{m: m, B: 2}},
+		"page-locked memory":        &lockedAccel{cpuProjAccel: cpuProjAccel{cpuAccel{m: m, B: 2}}},
+		"some page-locked memory":   &lockedAccel{cpuProjAccel: cpuProjAccel{cpuAccel{m: m, B: 2}}, flaky: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			devDir := t.TempDir()
@@ -363,6 +445,18 @@ func TestAnalyzeDeviceRecords(t *testing.T) {
 					numtest.Close(t, la[j].A, lb[j].A, 0, 1e-5*numtest.Norm(la[j].A), "A", j)
 					numtest.Close(t, la[j].W, lb[j].W, 0, 1e-5*numtest.Norm(la[j].W), "W", j)
 					numtest.Close(t, la[j].C, lb[j].C, 0, 1e-5*numtest.Norm(la[j].C), "C", j)
+				}
+			}
+			if la, ok := acc.(*lockedAccel); ok {
+				assert.Empty(t, la.live, "page-locked memory not freed")
+				assert.Zero(t, la.badFrees, "frees of memory it did not hand out")
+				assert.Positive(t, la.directIn, "pixels in page-locked memory")
+				assert.Positive(t, la.directOut, "results into page-locked memory")
+				if la.flaky {
+					assert.Positive(t, la.refused)
+					assert.Positive(t, la.ordinaryIn, "pixels in ordinary memory where it refused")
+				} else {
+					assert.Zero(t, la.ordinaryIn)
 				}
 			}
 		})

@@ -76,6 +76,10 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 	// alphas and their projection) in it, which it moves without a copy
 	// through its own; that memory lives for this phase.
 	r.soPools = make([]freeList[*cuda.SecondOrder], len(r.layers))
+	defer func() { // not kept for the later phases
+		r.soPools = nil
+		r.pxPool.release(nil)
+	}()
 	newSO := func(int) *cuda.SecondOrder { return nil }
 	pa, _ := dev.(projAccel)
 	withProj := pa != nil && !r.cfg.noShared
@@ -110,7 +114,6 @@ func (r *runner) onDevice(ctx context.Context, dev accel, ids []string, sums []*
 			return nil
 		}
 		defer func() { // after the stages below have ended
-			r.soPools = nil
 			r.pxPool.release(h.freePageLocked)
 			r.pxPool = cpuPool
 			for _, b := range pinned {
@@ -455,13 +458,15 @@ func (p *floatPool) put(b []float32) {
 	}
 }
 
-// release empties the pool and hands the buffers alloc made to free; none
-// may be in use.
+// release empties the pool and hands the buffers alloc made to free (when
+// not nil); none may be in use.
 func (p *floatPool) release(free func([]float32)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, b := range p.made {
-		free(b)
+		if free != nil {
+			free(b)
+		}
 	}
 	p.made = nil
 	p.free = freeList[[]float32]{}

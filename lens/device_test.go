@@ -152,12 +152,12 @@ type lockedAccel struct {
 	cpuProjAccel
 	flaky bool
 
-	mu                    sync.Mutex
-	live                  map[*float32]int // start → length of what pageLocked returned
-	allocs, refused       int
-	badFrees              int
-	directIn, directOut   int // pixels and results in its memory
-	ordinaryIn, ordinaryO int
+	mu                      sync.Mutex
+	live                    map[*float32]int // start → length of what pageLocked returned
+	allocs, refused         int
+	badFrees                int
+	directIn, directOut     int // pixels and results in its memory
+	ordinaryIn, ordinaryOut int
 }
 
 func (a *lockedAccel) pageLocked(n int) []float32 {
@@ -213,7 +213,7 @@ func (a *lockedAccel) secondOrderProj(ctx context.Context, dst *cuda.SecondOrder
 	if dst != nil && (a.owns(dst.Alpha) || a.owns(dst.Proj)) {
 		a.directOut++
 	} else {
-		a.ordinaryO++
+		a.ordinaryOut++
 	}
 	a.mu.Unlock()
 	return a.cpuProjAccel.secondOrderProj(ctx, dst, pixels, layer, bs)

@@ -390,12 +390,9 @@ func (e *engine) forward(pixels [][]float32, slot int, staged bool, next [][]flo
 		// x = x + OutProj(softmax(QKᵀ/√dh)·V), Q, K, V from InProj(LN1(x)).
 		c.Launch("layernorm", BT, 1, 256, s.x, int64(D), pending, s.h, int64(kp), w.ln1W, w.ln1B, s.mean, s.sigma, D, eps)
 		e.mark("layernorm")
-		if kp > D {
-			c.Gemm(linear(BT, kp, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D], bias included
-			e.mark("gemm qkv")
-		} else {
-			c.Gemm(linear(BT, D, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D]
-			e.mark("gemm qkv")
+		c.Gemm(linear(BT, kp, 3*D), 1, s.h, w.inW, 0, s.qkv) // [B*T, 3D], bias included when kp > D
+		e.mark("gemm qkv")
+		if kp == D {
 			c.Launch("bias_act", grid(3*D), min(BT, 65535), 256, s.qkv, w.inB, BT, 3*D, 0)
 			e.mark("bias qkv")
 		}
